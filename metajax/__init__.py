@@ -1,0 +1,15 @@
+"""metajax: meta-reinforcement learning in JAX from pure functions."""
+
+from metajax.algorithms import MAML, MAMLConfig, MetaState, maml
+from metajax.batch import Batch, make_batch
+from metajax.envs import Navigation2D, TaskEnvironment, make, register, registered_envs
+from metajax.networks import Policy, make_policy
+from metajax.rollout import Trajectory, rollout
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MAML", "MAMLConfig", "MetaState", "maml", "Batch", "make_batch", "Navigation2D",
+    "TaskEnvironment", "make", "register", "registered_envs", "Policy", "make_policy",
+    "Trajectory", "rollout",
+]

@@ -1,0 +1,240 @@
+"""MAML for RL (Finn et al. 2017) with exact second-order meta-gradients.
+
+Inner loop: ``inner_steps`` steps of the VPG loss with step size ``inner_lr``, each on fresh
+trajectories sampled with the current adapted params (as pytorch-maml-rl does). Outer loop:
+TRPO on the post-adaptation surrogate, or any optax optimiser on the post-adaptation VPG
+loss. The sampled trajectories are data: the meta-gradient is the score-function gradient
+of the post-adaptation objective, differentiated through the inner updates with ``jax.grad``
+(``first_order=True`` stops the inner gradient: FOMAML). Environment transitions are not
+differentiated (gymnax's default ``stop_gradient``).
+
+One meta-iteration, :meth:`MAML.step`, is one pure function over all tasks of the meta-batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from metajax import checks, optim
+from metajax.batch import Batch, make_batch
+from metajax.envs.base import TaskEnvironment
+from metajax.estimators import masked_mean
+from metajax.losses import surrogate_loss_and_kl, vpg_loss
+from metajax.networks import Policy
+from metajax.rollout import rollout
+
+OPTAX_OUTER = ("adam", "adamw", "sgd", "rmsprop", "lamb", "lion")
+
+
+@dataclasses.dataclass(frozen=True)
+class MAMLConfig:
+    """MAML-RL hyperparameters; defaults are the pytorch-maml-rl 2D-navigation reference."""
+
+    num_tasks: int = 20
+    num_episodes: int = 20
+    inner_steps: int = 1
+    inner_lr: float = 0.1
+    first_order: bool = False
+    gamma: float = 0.99
+    gae_lambda: float = 1.0
+    normalize_advantages: bool = True
+    baseline_reg: float = 1e-5
+    outer: str = "trpo"
+    outer_lr: float = 1e-3
+    max_kl: float = 1e-2
+    cg_iters: int = 10
+    cg_damping: float = 1e-5
+    ls_max_steps: int = 15
+    ls_backtrack_ratio: float = 0.8
+
+    def __post_init__(self):
+        for name in ("num_tasks", "num_episodes", "inner_steps", "cg_iters", "ls_max_steps"):
+            checks.positive(name, getattr(self, name), integer=True)
+        for name in ("inner_lr", "outer_lr", "max_kl"):
+            checks.positive(name, getattr(self, name))
+        checks.in_interval("gamma", self.gamma, 0.0, 1.0)
+        checks.in_interval("gae_lambda", self.gae_lambda, 0.0, 1.0)
+        checks.in_interval("ls_backtrack_ratio", self.ls_backtrack_ratio, 1e-6, 1.0 - 1e-6)
+        checks.in_interval("cg_damping", self.cg_damping, 0.0, float("inf"))
+        checks.in_interval("baseline_reg", self.baseline_reg, 0.0, float("inf"))
+        checks.one_of("outer", self.outer, ("trpo",) + OPTAX_OUTER)
+
+
+@struct.dataclass
+class MetaState:
+    """What meta-training carries between iterations (a plain pytree, checkpointable)."""
+
+    params: Any
+    opt_state: Any
+    iteration: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class MAML:
+    """MAML-RL as pure functions of ``(params, tasks, keys)``; see the module docstring."""
+
+    env: TaskEnvironment
+    policy: Policy
+    config: MAMLConfig
+
+    @property
+    def horizon(self) -> int:
+        return self.env.max_steps_in_episode
+
+    @property
+    def _outer_optimizer(self) -> optax.GradientTransformation:
+        return getattr(optax, self.config.outer)(self.config.outer_lr)
+
+    def init(self, key: jax.Array) -> MetaState:
+        params = self.policy.init(key)
+        opt_state = () if self.config.outer == "trpo" else self._outer_optimizer.init(params)
+        return MetaState(params, opt_state, jnp.zeros((), jnp.int32))
+
+    # ----- per-task pieces (vmapped over tasks) -----
+
+    def _batch(self, trajectory) -> Batch:
+        c = self.config
+        return make_batch(trajectory, c.gamma, c.gae_lambda, c.normalize_advantages,
+                          c.baseline_reg)
+
+    def inner_update(self, params, batch: Batch, lr: float | jax.Array | None = None):
+        """One differentiable VPG step; ``first_order`` stops its gradient."""
+        grads = jax.grad(vpg_loss, argnums=1)(self.policy, params, batch)
+        if self.config.first_order:
+            grads = jax.lax.stop_gradient(grads)
+        return optim.sgd_step(params, grads, self.config.inner_lr if lr is None else lr)
+
+    def adapt_on_batches(self, params, batches: Batch):
+        """Adapted params after one inner step per batch (leading axis = steps); the function
+        the meta-gradient differentiates."""
+        return jax.lax.scan(lambda p, b: (self.inner_update(p, b), None), params, batches)[0]
+
+    def sample_and_adapt(
+        self, params, task, key: jax.Array, num_steps: int, num_episodes: int,
+        lr: float | jax.Array | None = None,
+    ):
+        """Sample-then-update ``num_steps`` times on one task. Returns the adapted params, the
+        batches used ``[steps, ...]`` and the mean episode return before each step."""
+
+        def one_step(params, step_key):
+            trajectory = rollout(self.env, self.policy, params, task, step_key, num_episodes,
+                                 self.horizon)
+            batch = self._batch(trajectory)
+            mean_return = jnp.mean(trajectory.episode_returns)
+            return self.inner_update(params, batch, lr), (batch, mean_return)
+
+        params, (batches, returns) = jax.lax.scan(
+            one_step, params, jax.random.split(key, num_steps)
+        )
+        return params, batches, returns
+
+    def adapt(self, params, task, key: jax.Array, num_steps: int | None = None,
+              num_episodes: int | None = None, lr: float | None = None):
+        """Adapts ``params`` to one task from its own fresh experience (usable in user code)."""
+        c = self.config
+        return self.sample_and_adapt(params, task, key, num_steps or c.inner_steps,
+                                     num_episodes or c.num_episodes, lr)[0]
+
+    def _sample_task(self, params, task, key):
+        adapt_key, valid_key = jax.random.split(key)
+        c = self.config
+        adapted, train, returns = self.sample_and_adapt(
+            params, task, adapt_key, c.inner_steps, c.num_episodes
+        )
+        trajectory = rollout(self.env, self.policy, adapted, task, valid_key, c.num_episodes,
+                             self.horizon)
+        return train, self._batch(trajectory), returns, jnp.mean(trajectory.episode_returns)
+
+    # ----- the meta-objective -----
+
+    def post_adaptation_dist(self, params, train: Batch, valid: Batch):
+        """Distribution parameters of the adapted policy on the validation observations of
+        every task: ``[tasks, ...]``."""
+        adapt = lambda tr, va: self.policy.apply(self.adapt_on_batches(params, tr), va.obs)
+        return jax.vmap(adapt)(train, valid)
+
+    def meta_loss(self, params, train: Batch, valid: Batch) -> jax.Array:
+        """Mean over tasks of the post-adaptation VPG loss; its gradient is the MAML
+        meta-gradient (trajectories held fixed)."""
+        per_task = lambda tr, va: vpg_loss(self.policy, self.adapt_on_batches(params, tr), va)
+        return jnp.mean(jax.vmap(per_task)(train, valid))
+
+    def surrogate(self, params, train: Batch, valid: Batch, old_dist):
+        """Mean over tasks of TRPO's post-adaptation surrogate loss and KL."""
+        def per_task(tr, va, old):
+            adapted = self.adapt_on_batches(params, tr)
+            return surrogate_loss_and_kl(self.policy, adapted, va, old)
+
+        loss, kl = jax.vmap(per_task)(train, valid, old_dist)
+        return jnp.mean(loss), jnp.mean(kl)
+
+    def _kl_divergence(self, valid: Batch):
+        kl = self.policy.distribution.kl
+
+        def divergence(old, new):
+            return jnp.mean(jax.vmap(lambda o, n, va: masked_mean(kl(n, o), va.valid))(
+                old, new, valid))
+
+        return divergence
+
+    # ----- one meta-iteration -----
+
+    def step(self, state: MetaState, key: jax.Array) -> tuple[MetaState, dict[str, jax.Array]]:
+        """Samples a meta-batch of tasks, adapts to each, and updates the initialisation."""
+        c = self.config
+        task_key, sample_key = jax.random.split(key)
+        tasks = self.env.sample_tasks(task_key, c.num_tasks)
+        train, valid, pre_returns, post_returns = jax.vmap(
+            self._sample_task, in_axes=(None, 0, 0)
+        )(state.params, tasks, jax.random.split(sample_key, c.num_tasks))
+
+        metrics = {"pre_return": jnp.mean(pre_returns[:, 0]),
+                   "post_return": jnp.mean(post_returns)}
+        if c.outer == "trpo":
+            outputs_fn = lambda p: self.post_adaptation_dist(p, train, valid)
+            old_dist = jax.lax.stop_gradient(outputs_fn(state.params))
+            fvp = optim.gauss_newton_fvp(outputs_fn, self._kl_divergence(valid), state.params)
+            params, info = optim.trpo_step(
+                state.params, lambda p: self.surrogate(p, train, valid, old_dist), fvp,
+                c.max_kl, c.cg_iters, c.cg_damping, c.ls_max_steps, c.ls_backtrack_ratio,
+            )
+            opt_state = state.opt_state
+            metrics.update(info._asdict())
+        else:
+            loss, grads = jax.value_and_grad(self.meta_loss)(state.params, train, valid)
+            updates, opt_state = self._outer_optimizer.update(grads, state.opt_state,
+                                                              state.params)
+            params = optax.apply_updates(state.params, updates)
+            metrics.update(loss_before=loss, grad_norm=optax.global_norm(grads))
+        return MetaState(params, opt_state, state.iteration + 1), metrics
+
+    # ----- meta-test -----
+
+    def meta_test(self, params, tasks, key: jax.Array, num_steps: int, num_episodes: int,
+                  lr: float | jax.Array) -> jax.Array:
+        """Mean episode return over ``tasks`` after 0..``num_steps`` adaptation steps of
+        ``num_episodes`` trajectories each with step size ``lr``: shape ``[num_steps + 1]``."""
+
+        def per_task(task, task_key):
+            adapt_key, final_key = jax.random.split(task_key)
+            adapted, _, returns = self.sample_and_adapt(
+                params, task, adapt_key, num_steps, num_episodes, lr
+            )
+            final = rollout(self.env, self.policy, adapted, task, final_key, num_episodes,
+                            self.horizon)
+            return jnp.append(returns, jnp.mean(final.episode_returns))
+
+        num_tasks = jax.tree.leaves(tasks)[0].shape[0]
+        returns = jax.vmap(per_task)(tasks, jax.random.split(key, num_tasks))
+        return jnp.mean(returns, axis=0)
+
+
+def maml(env: TaskEnvironment, policy: Policy, **config: Any) -> MAML:
+    """``metajax.maml(env, policy, inner_lr=0.1, outer="trpo", ...)``: see :class:`MAMLConfig`."""
+    return MAML(env, policy, MAMLConfig(**config))

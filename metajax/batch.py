@@ -1,0 +1,44 @@
+"""Turn one task's trajectories into a training batch: returns, linear baseline, GAE, and
+advantage normalisation, the pipeline of pytorch-maml-rl's ``BatchEpisodes``."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+
+from metajax import baselines, estimators
+from metajax.rollout import Trajectory
+
+
+class Batch(NamedTuple):
+    """What a policy-gradient loss needs; leading axes ``[..., episodes, T]``."""
+
+    obs: jax.Array
+    action: jax.Array
+    advantage: jax.Array
+    valid: jax.Array
+
+
+def make_batch(
+    trajectory: Trajectory,
+    gamma: float,
+    gae_lambda: float,
+    normalize_advantages: bool = True,
+    baseline_reg: float = 1e-5,
+) -> Batch:
+    """Advantages for one task's ``[episodes, T]`` trajectories, with the linear feature
+    baseline fitted to this task's discounted returns."""
+    returns = jax.vmap(estimators.discounted_returns, in_axes=(0, 0, None))(
+        trajectory.reward, trajectory.valid, gamma
+    )
+    feats = baselines.features(trajectory.obs, trajectory.valid)
+    weights = baselines.fit(feats, returns, trajectory.valid, baseline_reg)
+    values = baselines.predict(weights, feats)
+    advantages = jax.vmap(estimators.gae_advantages, in_axes=(0, 0, 0, None, None))(
+        trajectory.reward, values, trajectory.valid, gamma, gae_lambda
+    )
+    if normalize_advantages:
+        advantages = estimators.normalize(advantages, trajectory.valid)
+    return Batch(trajectory.obs, trajectory.action, jax.lax.stop_gradient(advantages),
+                 trajectory.valid)

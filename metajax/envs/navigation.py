@@ -1,0 +1,103 @@
+"""Navigation2D-v0: the 2D point-navigation task distribution of the MAML paper.
+
+Spec (Finn et al. 2017, Sec. 5.3; pytorch-maml-rl ``2DNavigation-v0``, ``maml_rl/envs/
+navigation.py``): the goal is drawn from U[-0.5, 0.5]^2; the agent starts at (0, 0) and observes
+its position; the action is clipped to [-0.1, 0.1]^2 and added to the position; the reward is
+the negative Euclidean distance to the goal after the move; the episode terminates when the
+agent is within 0.01 of the goal in both coordinates, and is truncated after 100 steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+from gymnax.environments import environment, spaces
+
+from metajax.envs.base import TaskEnvironment
+
+
+@struct.dataclass
+class EnvState(environment.EnvState):
+    position: jax.Array
+    time: int
+
+
+@struct.dataclass
+class EnvParams(environment.EnvParams):
+    goal: jax.Array = struct.field(default_factory=lambda: jnp.zeros(2))
+    max_steps_in_episode: int = struct.field(pytree_node=False, default=100)
+
+
+class Navigation2D(TaskEnvironment):
+    """Point navigation to a goal that is the task (see the module docstring for the spec)."""
+
+    _supports_transition_gradients = True
+
+    def __init__(
+        self,
+        goal_low: float = -0.5,
+        goal_high: float = 0.5,
+        max_action: float = 0.1,
+        goal_tolerance: float = 0.01,
+        horizon: int = 100,
+    ):
+        super().__init__()
+        if not goal_low < goal_high:
+            raise ValueError(f"goal_low must be < goal_high, got {goal_low} and {goal_high}")
+        for name, value in (("max_action", max_action), ("goal_tolerance", goal_tolerance),
+                            ("horizon", horizon)):
+            if value <= 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        self.goal_low, self.goal_high = goal_low, goal_high
+        self.max_action = max_action
+        self.goal_tolerance = goal_tolerance
+        self.horizon = int(horizon)
+        self.obs_shape = (2,)
+
+    @property
+    def default_params(self) -> EnvParams:
+        return EnvParams(goal=jnp.zeros(2), max_steps_in_episode=self.horizon)
+
+    def sample_tasks(self, key: jax.Array, num_tasks: int) -> EnvParams:
+        goals = jax.random.uniform(
+            key, (num_tasks, 2), minval=self.goal_low, maxval=self.goal_high
+        )
+        return EnvParams(goal=goals, max_steps_in_episode=self.horizon)
+
+    def step_env(
+        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
+    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict[str, Any]]:
+        del key
+        action = jnp.clip(action, -self.max_action, self.max_action)
+        position = state.position + action
+        offset = position - params.goal
+        reward = -jnp.sqrt(jnp.sum(offset**2))
+        terminated = jnp.all(jnp.abs(offset) < self.goal_tolerance)
+        state = EnvState(position=position, time=state.time + 1)
+        obs, state = self._apply_transition_gradient_policy(position, state)
+        return obs, state, reward, terminated, {}
+
+    def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
+        del key
+        position = jnp.zeros(2, dtype=params.goal.dtype)
+        return position, EnvState(position=position, time=0)
+
+    def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
+        return jnp.all(jnp.abs(state.position - params.goal) < self.goal_tolerance)
+
+    @property
+    def name(self) -> str:
+        return "Navigation2D-v0"
+
+    @property
+    def num_actions(self) -> int:
+        return 2
+
+    def action_space(self, params: EnvParams | None = None) -> spaces.Box:
+        return spaces.Box(-self.max_action, self.max_action, (2,), jnp.float32)
+
+    def observation_space(self, params: EnvParams | None = None) -> spaces.Box:
+        return spaces.Box(-jnp.inf, jnp.inf, (2,), jnp.float32)

@@ -1,0 +1,56 @@
+"""Return and advantage estimators for one episode (rlax style: vmap over episodes).
+
+All take a ``valid`` mask (1.0 inside the episode); steps after the end contribute nothing.
+The horizon end is treated as terminal (value 0 after the last step), the convention of
+pytorch-maml-rl and rllab whose linear baseline has time features.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def discounted_returns(rewards: jax.Array, valid: jax.Array, gamma: float) -> jax.Array:
+    """``G_t = sum_k gamma^k r_{t+k}`` over the valid steps, shape ``[T]``."""
+
+    def backward(carry, inputs):
+        reward, mask = inputs
+        carry = reward * mask + gamma * carry * mask
+        return carry, carry
+
+    _, returns = jax.lax.scan(
+        backward, jnp.zeros((), rewards.dtype), (rewards, valid), reverse=True
+    )
+    return returns
+
+
+def gae_advantages(
+    rewards: jax.Array, values: jax.Array, valid: jax.Array, gamma: float, gae_lambda: float
+) -> jax.Array:
+    """Generalised advantage estimation (Schulman et al. 2016), shape ``[T]``."""
+    values = values * valid
+    next_values = jnp.concatenate([values[1:], jnp.zeros_like(values[:1])])
+    deltas = (rewards + gamma * next_values - values) * valid
+
+    def backward(carry, inputs):
+        delta, mask = inputs
+        carry = delta + gamma * gae_lambda * carry * mask
+        return carry, carry
+
+    _, advantages = jax.lax.scan(
+        backward, jnp.zeros((), rewards.dtype), (deltas, valid), reverse=True
+    )
+    return advantages * valid
+
+
+def masked_mean(x: jax.Array, valid: jax.Array) -> jax.Array:
+    """Mean of ``x`` over the entries where ``valid`` is 1."""
+    return jnp.sum(x * valid) / jnp.maximum(jnp.sum(valid), 1.0)
+
+
+def normalize(x: jax.Array, valid: jax.Array, eps: float = 1e-8) -> jax.Array:
+    """Zero mean, unit standard deviation over the valid entries (any shape)."""
+    centered = (x - masked_mean(x, valid)) * valid
+    std = jnp.sqrt(masked_mean(centered**2, valid))
+    return centered / (std + eps)

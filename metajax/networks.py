@@ -1,0 +1,131 @@
+"""flax linen policies: an MLP torso and a Gaussian or categorical head.
+
+A :class:`Policy` bundles a linen module (params -> distribution parameters) with its
+:mod:`metajax.distributions` functions, so algorithms see only pure functions of pytrees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from gymnax.environments import spaces
+
+from metajax.distributions import Categorical, DiagGaussian, Distribution
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "tanh": jnp.tanh,
+    "relu": nn.relu,
+    "elu": nn.elu,
+    "gelu": nn.gelu,
+    "silu": nn.silu,
+}
+
+_dense = dict(kernel_init=nn.initializers.xavier_uniform(), bias_init=nn.initializers.zeros)
+
+
+class MLP(nn.Module):
+    """Fully connected torso; Xavier-uniform weights and zero biases as in pytorch-maml-rl."""
+
+    hidden_sizes: Sequence[int]
+    activation: str = "tanh"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        act = ACTIVATIONS[self.activation]
+        for size in self.hidden_sizes:
+            x = act(nn.Dense(size, **_dense)(x))
+        return x
+
+
+class GaussianHead(nn.Module):
+    """Mean from the torso, log-std a learned state-independent vector."""
+
+    hidden_sizes: Sequence[int]
+    action_dim: int
+    activation: str = "tanh"
+    init_std: float = 1.0
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> dict[str, jax.Array]:
+        mean = nn.Dense(self.action_dim, **_dense)(MLP(self.hidden_sizes, self.activation)(obs))
+        log_std = self.param(
+            "log_std", nn.initializers.constant(math.log(self.init_std)), (self.action_dim,)
+        )
+        return {"mean": mean, "log_std": log_std}
+
+
+class CategoricalHead(nn.Module):
+    """Logits over ``num_actions`` discrete actions."""
+
+    hidden_sizes: Sequence[int]
+    num_actions: int
+    activation: str = "tanh"
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> dict[str, jax.Array]:
+        torso = MLP(self.hidden_sizes, self.activation)(obs)
+        return {"logits": nn.Dense(self.num_actions, **_dense)(torso)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """A stochastic policy as pure functions: ``init(key) -> params``,
+    ``apply(params, obs) -> distribution parameters``, plus the distribution's functions."""
+
+    module: nn.Module
+    distribution: Distribution
+    obs_shape: tuple[int, ...]
+
+    def init(self, key: jax.Array):
+        return self.module.init(key, jnp.zeros(self.obs_shape))["params"]
+
+    def apply(self, params, obs: jax.Array):
+        return self.module.apply({"params": params}, obs)
+
+    def sample(self, key: jax.Array, params, obs: jax.Array) -> jax.Array:
+        return self.distribution.sample(key, self.apply(params, obs))
+
+    def log_prob(self, params, obs: jax.Array, action: jax.Array) -> jax.Array:
+        return self.distribution.log_prob(self.apply(params, obs), action)
+
+
+POLICY_KINDS = ("gaussian", "categorical")
+
+
+def make_policy(
+    kind: str,
+    obs_shape: Sequence[int],
+    action_space: spaces.Space,
+    hidden_sizes: Sequence[int] = (64, 64),
+    activation: str = "tanh",
+    init_std: float = 1.0,
+) -> Policy:
+    """Builds a policy for an action space; raises ``ValueError`` on a mismatch."""
+    if kind not in POLICY_KINDS:
+        raise ValueError(f"policy must be one of {POLICY_KINDS}, got {kind!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+    if not hidden_sizes or any(int(h) <= 0 for h in hidden_sizes):
+        raise ValueError(f"hidden_sizes must be positive integers, got {list(hidden_sizes)}")
+    if kind == "gaussian":
+        if not isinstance(action_space, spaces.Box) or len(action_space.shape) != 1:
+            raise ValueError(
+                f"policy 'gaussian' needs a 1-D Box action space, the env has {action_space}; "
+                "use policy=categorical for discrete actions"
+            )
+        if init_std <= 0:
+            raise ValueError(f"init_std must be > 0, got {init_std}")
+        module = GaussianHead(tuple(hidden_sizes), action_space.shape[0], activation, init_std)
+        return Policy(module, DiagGaussian(), tuple(obs_shape))
+    if not isinstance(action_space, spaces.Discrete):
+        raise ValueError(
+            f"policy 'categorical' needs a Discrete action space, the env has {action_space}; "
+            "use policy=gaussian for continuous actions"
+        )
+    module = CategoricalHead(tuple(hidden_sizes), int(action_space.n), activation)
+    return Policy(module, Categorical(), tuple(obs_shape))

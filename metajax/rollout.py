@@ -1,0 +1,83 @@
+"""Rollouts: ``lax.scan`` over a fixed horizon with done masks, ``vmap`` over episodes.
+
+Written for one task; vmap over tasks (``in_axes`` 0 on the env params, and on the policy
+params when each task has its own adapted params). Sampling is not differentiated: the
+trajectories are data for score-function (likelihood-ratio) gradients.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from gymnax.environments import environment
+
+from metajax.networks import Policy
+
+
+class Trajectory(NamedTuple):
+    """A batch of fixed-horizon episodes; leading axes ``[..., episodes, T]``.
+
+    ``valid`` is 1.0 for steps inside the episode and 0.0 after it ended (terminated or
+    truncated); ``obs`` is the observation the action was taken at.
+    """
+
+    obs: jax.Array
+    action: jax.Array
+    reward: jax.Array
+    valid: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+
+    @property
+    def episode_returns(self) -> jax.Array:
+        """Undiscounted return of each episode, shape ``[..., episodes]``."""
+        return jnp.sum(self.reward * self.valid, axis=-1)
+
+
+def rollout_episode(
+    env: environment.Environment,
+    policy: Policy,
+    params,
+    env_params: environment.EnvParams,
+    key: jax.Array,
+    horizon: int,
+) -> Trajectory:
+    """One episode of at most ``horizon`` steps; steps after the end are masked out."""
+    reset_key, key = jax.random.split(key)
+    obs, state = env.reset(reset_key, env_params)
+
+    def step(carry, step_key):
+        obs, state, alive = carry
+        action_key, env_key = jax.random.split(step_key)
+        action = policy.sample(action_key, params, obs)
+        next_obs, state, reward, terminated, truncated, _ = env.step(
+            env_key, state, action, env_params
+        )
+        transition = Trajectory(obs, action, reward, alive.astype(reward.dtype),
+                                terminated, truncated)
+        alive = alive & ~(terminated | truncated)
+        return (next_obs, state, alive), transition
+
+    params = jax.lax.stop_gradient(params)
+    _, trajectory = jax.lax.scan(
+        step, (obs, state, jnp.array(True)), jax.random.split(key, horizon)
+    )
+    return trajectory
+
+
+def rollout(
+    env: environment.Environment,
+    policy: Policy,
+    params,
+    env_params: environment.EnvParams,
+    key: jax.Array,
+    num_episodes: int,
+    horizon: int,
+) -> Trajectory:
+    """``num_episodes`` independent episodes on one task, shape ``[episodes, T, ...]``."""
+    keys = jax.random.split(key, num_episodes)
+    return jax.vmap(rollout_episode, in_axes=(None, None, None, None, 0, None))(
+        env, policy, params, env_params, keys, horizon
+    )
