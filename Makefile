@@ -1,0 +1,34 @@
+# Two commands, each setting itself up on a fresh machine (Python 3.11, pip, make).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: demo test test-fast bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+demo: $(STAMP)  ## meta-train MAML-TRPO on Navigation2D, then meta-test; writes runs/<name>/
+	$(PY) -m metajax train
+
+test: $(STAMP)  ## the whole suite, slow learning tests included
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(BENCH_STAMP)
+	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/fidelity.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

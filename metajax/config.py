@@ -1,0 +1,205 @@
+"""Run configuration: frozen dataclasses validated on construction, loaded from YAML or JSON
+plus dotted ``key=value`` overrides (``maml.inner_lr=0.5``). Every problem is a one-line
+:class:`ConfigError` naming the field and what is allowed, raised before any compilation."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from metajax import checks
+from metajax.algorithms.maml import MAML, MAMLConfig
+from metajax.envs.registry import make, registered_envs
+from metajax.networks import ACTIVATIONS, POLICY_KINDS, make_policy
+
+
+class ConfigError(ValueError):
+    """A bad configuration value, file or override."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyConfig:
+    kind: str = "gaussian"
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    init_std: float = 1.0
+
+    def __post_init__(self):
+        checks.one_of("kind", self.kind, POLICY_KINDS)
+        checks.one_of("activation", self.activation, ACTIVATIONS)
+        if not self.hidden_sizes:
+            raise ValueError("hidden_sizes must be a non-empty list of positive integers")
+        for size in self.hidden_sizes:
+            checks.positive("hidden_sizes", size, integer=True)
+        checks.positive("init_std", self.init_std)
+
+
+@dataclasses.dataclass(frozen=True)
+class MetaTestConfig:
+    """Meta-test protocol: adapt 0..``num_steps`` VPG steps on fresh tasks from ``seed``."""
+
+    num_tasks: int = 40
+    num_steps: int = 3
+    num_episodes: int = 20
+    lr: float = 0.1
+    seed: int = 1_000_003
+
+    def __post_init__(self):
+        checks.positive("num_tasks", self.num_tasks, integer=True)
+        checks.non_negative_int("num_steps", self.num_steps)
+        checks.positive("num_episodes", self.num_episodes, integer=True)
+        checks.positive("lr", self.lr)
+        checks.non_negative_int("seed", self.seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """A whole run; the defaults are the ``make demo`` run (reference MAML-TRPO, shortened)."""
+
+    env: str = "Navigation2D-v0"
+    algo: str = "maml"
+    num_iterations: int = 100
+    seed: int = 0
+    run_name: str | None = None
+    runs_dir: str = "runs"
+    checkpoint_every: int = 50
+    policy: PolicyConfig = PolicyConfig()
+    maml: MAMLConfig = MAMLConfig()
+    meta_test: MetaTestConfig = MetaTestConfig()
+
+    def __post_init__(self):
+        checks.one_of("env", self.env, registered_envs())
+        checks.one_of("algo", self.algo, ("maml",))
+        checks.positive("num_iterations", self.num_iterations, integer=True)
+        checks.non_negative_int("seed", self.seed)
+        checks.positive("checkpoint_every", self.checkpoint_every, integer=True)
+        if self.run_name is not None and (not self.run_name or "/" in self.run_name
+                                          or self.run_name.startswith(".")):
+            raise ValueError(f"run_name must be a plain directory name, got {self.run_name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
+    """Builds config dataclass ``cls`` from a nested dict, checking names and types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown config key {prefix}{unknown[0]}; allowed: {', '.join(sorted(fields))}"
+        )
+    kwargs = {}
+    for name, value in data.items():
+        default = _default(fields[name])
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = from_dict(type(default), value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(f"{prefix}{name}", value, default)
+    try:
+        return cls(**kwargs)
+    except ValueError as err:
+        raise ConfigError(f"{prefix}{err}") from None
+
+
+def _default(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    return field.default_factory()  # type: ignore[misc]
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """Checks ``value`` against the type of the field's default."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, tuple):
+        ok = isinstance(value, (list, tuple))
+        value = tuple(value) if ok else value
+    elif default is None or isinstance(default, str):
+        ok = value is None or isinstance(value, str)
+    else:
+        ok = True
+    if not ok:
+        raise ConfigError(f"{name} must be of type {type(default).__name__}, got {value!r}")
+    return value
+
+
+def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
+    """``["maml.inner_lr=0.5", "policy.hidden_sizes=[100,100]"]`` -> a nested dict."""
+    nested: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r} must look like key=value (e.g. maml.inner_lr=0.5)")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f"override {item!r}: cannot parse value {raw!r}") from None
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r} conflicts with another override")
+        node[leaf] = value
+    return nested
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Reads a YAML (``.yaml``/``.yml``) or JSON (``.json``) config file into a dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    if path.suffix not in (".yaml", ".yml", ".json"):
+        raise ConfigError(f"config file {path} must end in .yaml, .yml or .json")
+    text = path.read_text()
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise ConfigError(f"config file {path} is malformed: {first}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Defaults, then the file (if any), then the overrides."""
+    data = read_config_file(path) if path is not None else {}
+    return from_dict(TrainConfig, merge(data, parse_overrides(overrides)))
+
+
+def build_algorithm(config: TrainConfig) -> MAML:
+    """The environment, policy and algorithm a config describes; a mismatch between the policy
+    and the environment's action space is a :class:`ConfigError`."""
+    env, _ = make(config.env)
+    p = config.policy
+    try:
+        policy = make_policy(p.kind, env.obs_shape, env.action_space(), p.hidden_sizes,
+                             p.activation, p.init_std)
+    except ValueError as err:
+        raise ConfigError(f"policy.{err}") from None
+    return MAML(env, policy, config.maml)

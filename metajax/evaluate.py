@@ -1,0 +1,74 @@
+"""Meta-test: adapt 0..k steps on fresh tasks from a held-out seed and report the mean return
+after each step."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import partial
+from pathlib import Path
+from typing import Sequence
+
+import jax
+import numpy as np
+
+from metajax import checkpoint
+from metajax.algorithms.maml import MAML
+from metajax.config import (ConfigError, MetaTestConfig, TrainConfig, build_algorithm, from_dict,
+                            merge, parse_overrides)
+
+
+def meta_test(algo: MAML, params, protocol: MetaTestConfig) -> np.ndarray:
+    """Mean return over ``protocol.num_tasks`` held-out tasks after 0..``num_steps`` steps."""
+    key = jax.random.key(protocol.seed)
+    task_key, run_key = jax.random.split(key)
+    tasks = algo.env.sample_tasks(task_key, protocol.num_tasks)
+    run = jax.jit(partial(algo.meta_test, num_steps=protocol.num_steps,
+                          num_episodes=protocol.num_episodes))
+    return np.asarray(run(params, tasks, run_key, lr=protocol.lr))
+
+
+def format_table(returns: Sequence[float], published: Sequence[float] | None = None) -> str:
+    header = "| adaptation steps | mean return |" + (" published |" if published else "")
+    rule = "|---|---|" + ("---|" if published else "")
+    rows = [header, rule]
+    for i, value in enumerate(returns):
+        row = f"| {i} | {value:.2f} |"
+        if published:
+            row += f" {published[i]:.1f} |" if i < len(published) else " |"
+        rows.append(row)
+    return "\n".join(rows)
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Writes JSON via a temporary file and a rename: a crash never leaves a half file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def load_run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
+    run_dir = Path(run_dir)
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a metajax run directory (no config.json)")
+    data = json.loads(path.read_text())
+    return from_dict(TrainConfig, merge(data, parse_overrides(overrides)))
+
+
+def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> np.ndarray:
+    """Restores a run's latest checkpoint and meta-tests it with its (overridden)
+    ``meta_test`` protocol; writes ``meta_test.json`` in the run directory."""
+    run_dir = Path(run_dir)
+    config = load_run_config(run_dir, overrides)
+    algo = build_algorithm(config)
+    if not (run_dir / "checkpoints").is_dir():
+        raise ConfigError(f"{run_dir} has no checkpoints/ directory")
+    state = checkpoint.restore(run_dir / "checkpoints", algo.init(jax.random.key(0)))
+    returns = meta_test(algo, state.params, config.meta_test)
+    write_json_atomic(run_dir / "meta_test.json", {
+        "protocol": config.to_dict()["meta_test"],
+        "iteration": int(state.iteration),
+        "returns": [float(r) for r in returns],
+    })
+    return returns
