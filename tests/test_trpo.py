@@ -1,0 +1,71 @@
+"""Conjugate gradient and the TRPO step on problems with known answers."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from metajax import optim
+
+
+def test_conjugate_gradient_solves_spd_system():
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(0)
+        m = rng.normal(size=(6, 6))
+        a = jnp.asarray(m @ m.T + 6 * np.eye(6))
+        b = jnp.asarray(rng.normal(size=6))
+        x = jax.jit(lambda b: optim.conjugate_gradient(lambda v: a @ v, b, 6))(b)
+        np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-8)
+        # fewer iterations than the dimension still reduce the residual
+        x3 = optim.conjugate_gradient(lambda v: a @ v, b, 3)
+        assert jnp.linalg.norm(a @ x3 - b) < jnp.linalg.norm(b)
+
+
+def _quadratic_problem():
+    """loss(p) = g.p with KL(p) = 1/2 (p - p0)^T F (p - p0): the TRPO step is known in closed
+    form: -sqrt(2 max_kl / g^T F^-1 g) F^-1 g."""
+    f = jnp.diag(jnp.array([1.0, 4.0, 9.0]))
+    g = jnp.array([1.0, -2.0, 0.5])
+    p0 = {"w": jnp.array([0.3, 0.1, -0.2])}
+
+    def loss_and_kl(p):
+        d = p["w"] - p0["w"]
+        return jnp.vdot(g, p["w"]), 0.5 * d @ f @ d
+
+    fvp = lambda v: {"w": f @ v["w"]}
+    return f, g, p0, loss_and_kl, fvp
+
+
+def test_accepted_step_respects_max_kl_and_improves():
+    with jax.enable_x64(True):
+        f, g, p0, loss_and_kl, fvp = _quadratic_problem()
+        step = jax.jit(lambda p: optim.trpo_step(p, loss_and_kl, fvp, 0.01, 10, 0.0, 15, 0.8))
+        new, info = step(p0)
+        assert bool(info.accepted)
+        loss0, _ = loss_and_kl(p0)
+        loss1, kl1 = loss_and_kl(new)
+        assert loss1 < loss0 and kl1 <= 0.01
+        # the full step's quadratic KL is max_kl, and the step is the closed-form one
+        np.testing.assert_allclose(kl1, 0.01 * info.step_fraction**2, rtol=1e-6)
+        fi_g = jnp.linalg.solve(f, g)
+        full = -jnp.sqrt(2 * 0.01 / (g @ fi_g)) * fi_g
+        np.testing.assert_allclose(new["w"] - p0["w"], info.step_fraction * full, rtol=1e-6)
+
+
+def test_rejected_line_search_leaves_params_unchanged():
+    with jax.enable_x64(True):
+        _, _, p0, loss_and_kl, fvp = _quadratic_problem()
+        # the measured KL of every candidate exceeds max_kl: nothing can be accepted
+        too_far = lambda p: (loss_and_kl(p)[0], loss_and_kl(p)[1] + 1.0)
+        new, info = optim.trpo_step(p0, too_far, fvp, 0.01, 10, 0.0, 5, 0.5)
+        assert not bool(info.accepted) and int(info.line_search_steps) == 5
+        np.testing.assert_array_equal(new["w"], p0["w"])
+        np.testing.assert_array_equal(info.kl, 0.0)
+
+
+def test_maml_trpo_step_respects_max_kl(algo):
+    state = algo.init(jax.random.key(0))
+    new_state, metrics = jax.jit(algo.step)(state, jax.random.key(1))
+    assert float(metrics["kl"]) <= algo.config.max_kl
+    if bool(metrics["accepted"]):
+        assert float(metrics["loss_after"]) < float(metrics["loss_before"])
+    assert int(new_state.iteration) == 1
