@@ -211,7 +211,7 @@ class MAML:
             updates, opt_state = self._outer_optimizer.update(grads, state.opt_state,
                                                               state.params)
             params = optax.apply_updates(state.params, updates)
-            metrics.update(loss_before=loss, grad_norm=optax.global_norm(grads))
+            metrics.update(loss_before=loss, grad_norm=optax.tree.norm(grads))
         return MetaState(params, opt_state, state.iteration + 1), metrics
 
     # ----- meta-test -----

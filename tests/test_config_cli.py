@@ -1,0 +1,142 @@
+"""Bad input gets a one-line error naming the field, before any compilation or file write;
+the CLI trains, checkpoints and evaluates end to end at tiny sizes."""
+
+import json
+import subprocess
+import sys
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+from metajax import checkpoint
+from metajax.cli import main
+from metajax.config import ConfigError, build_algorithm, load_config
+
+TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
+        "maml.num_tasks=2", "maml.num_episodes=2", "maml.cg_iters=2",
+        "meta_test.num_tasks=2", "meta_test.num_steps=1", "meta_test.num_episodes=2"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("env=Nope-v0", "env must be one of Navigation2D-v0; got 'Nope-v0'"),
+    ("maml.num_tasks=0", "maml.num_tasks must be a positive integer, got 0"),
+    ("maml.num_episodes=-3", "maml.num_episodes must be a positive integer, got -3"),
+    ("maml.inner_lr=0", "maml.inner_lr must be > 0, got 0.0"),
+    ("maml.inner_lr=-0.1", "maml.inner_lr must be > 0, got -0.1"),
+    ("maml.max_kl=-1", "maml.max_kl must be > 0, got -1.0"),
+    ("meta_test.lr=0", "meta_test.lr must be > 0, got 0.0"),
+    ("policy.hidden_sizes=[64,0]", "policy.hidden_sizes must be a positive integer, got 0"),
+    ("maml.outer=sgdd", "maml.outer must be one of trpo, adam"),
+    ("maml.gamma=1.5", "maml.gamma must be in [0.0, 1.0], got 1.5"),
+    ("maml.inner_steps=1.5", "maml.inner_steps must be of type int, got 1.5"),
+    ("maml.first_order=3", "maml.first_order must be of type bool, got 3"),
+    ("maml.bogus=1", "unknown config key maml.bogus; allowed:"),
+    ("num_iterations=0", "num_iterations must be a positive integer, got 0"),
+    ("nokey", "override 'nokey' must look like key=value"),
+])
+def test_bad_values_raise_one_line_errors(override, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [override])
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_policy_must_match_action_space():
+    config = load_config(None, ["policy.kind=categorical"])
+    with pytest.raises(ConfigError, match="policy 'categorical' needs a Discrete action space"):
+        build_algorithm(config)
+
+
+def test_config_files(tmp_path):
+    good = tmp_path / "c.yaml"
+    good.write_text("maml:\n  inner_lr: 0.5\npolicy:\n  hidden_sizes: [100, 100]\n")
+    config = load_config(good, ["maml.inner_lr=0.3"])
+    assert config.maml.inner_lr == 0.3 and config.policy.hidden_sizes == (100, 100)
+    (tmp_path / "c.json").write_text(json.dumps({"seed": 3}))
+    assert load_config(tmp_path / "c.json").seed == 3
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
+    (tmp_path / "bad.yaml").write_text("maml: [unclosed\n")
+    with pytest.raises(ConfigError, match="is malformed"):
+        load_config(tmp_path / "bad.yaml")
+    (tmp_path / "bad.json").write_text("{'seed': 1")
+    with pytest.raises(ConfigError, match="is malformed"):
+        load_config(tmp_path / "bad.json")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_config(tmp_path / "list.yaml")
+    (tmp_path / "c.toml").write_text("seed = 1\n")
+    with pytest.raises(ConfigError, match="must end in .yaml, .yml or .json"):
+        load_config(tmp_path / "c.toml")
+
+
+def test_cli_error_is_one_line_and_writes_nothing(tmp_path, capsys):
+    code = main(["train", f"runs_dir={tmp_path}", "maml.inner_lr=-1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == "metajax: error: maml.inner_lr must be > 0, got -1.0\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_train_evaluate_and_no_overwrite(tmp_path, capsys):
+    args = ["train", f"runs_dir={tmp_path}", "run_name=tiny", *TINY]
+    assert main(args) == 0
+    run = tmp_path / "tiny"
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in records] == [1, 2]
+    assert {"pre_return", "post_return", "kl", "accepted"} <= set(records[0])
+    assert (run / "learning_curves.png").stat().st_size > 1000
+    assert json.loads((run / "config.json").read_text())["maml"]["num_tasks"] == 2
+    trained = json.loads((run / "meta_test.json").read_text())["returns"]
+    assert len(trained) == 2
+
+    # the checkpoint restores the trained params exactly
+    config = load_config(run / "config.json")
+    algo = build_algorithm(config)
+    state = checkpoint.restore(run / "checkpoints", algo.init(jax.random.key(0)))
+    assert int(state.iteration) == 2
+
+    # evaluate re-runs the same protocol on the checkpoint and prints the table
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "| adaptation steps | mean return |" in out
+    np.testing.assert_allclose(json.loads((run / "meta_test.json").read_text())["returns"],
+                               trained, rtol=1e-5)
+
+    # a second start with the same name fails before touching the earlier run
+    before = (run / "metrics.jsonl").read_text()
+    assert main(args) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (run / "metrics.jsonl").read_text() == before
+
+
+def test_evaluate_rejects_a_non_run_directory(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "is not a metajax run directory" in capsys.readouterr().err
+
+
+def test_python_dash_m_entry_point(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "metajax", "train", "maml.num_tasks=0"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "metajax: error: maml.num_tasks must be a positive integer, got 0"
+
+
+def test_meta_step_traces_once(algo):
+    step = jax.jit(chex.assert_max_traces(algo.step, n=1))
+    state = algo.init(jax.random.key(0))
+    for i in range(3):
+        state, _ = step(state, jax.random.key(i))
+    jax.block_until_ready(state)
+
+
+def test_optax_outer_loop(tmp_path):
+    from conftest import tiny_algo
+
+    algo = tiny_algo(outer="adam", outer_lr=1e-2)
+    state = algo.init(jax.random.key(0))
+    new, metrics = jax.jit(algo.step)(state, jax.random.key(1))
+    changed = jax.tree.map(lambda a, b: bool(np.any(a != b)), state.params, new.params)
+    assert all(jax.tree.leaves(changed)) and np.isfinite(float(metrics["grad_norm"]))

@@ -1,0 +1,25 @@
+"""The examples run (tiny sizes)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quickstart_example():
+    returns = _load("quickstart").main(iterations=2, tasks=2, episodes=2)
+    assert len(returns) == 3 and np.all(np.isfinite(returns))
+
+
+def test_custom_task_example():
+    metrics = _load("custom_task").main(iterations=2, tasks=2, episodes=2, horizon=10)
+    assert np.isfinite(float(metrics["post_return"]))
