@@ -21,13 +21,7 @@ from metajax.evaluate import format_table
 from metajax.train import train
 
 PUBLISHED = [-40.4, -11.7, -3.3, -3.2]
-PAPER_OVERRIDES = [
-    "policy.hidden_sizes=[100,100]", "policy.activation=relu",
-    "maml.num_tasks=40", "maml.num_episodes=20", "maml.inner_lr=0.5", "maml.inner_steps=1",
-    "maml.max_kl=0.01",
-    "meta_test.num_tasks=40", "meta_test.num_steps=3", "meta_test.num_episodes=40",
-    "meta_test.lr=0.5",
-]
+CONFIG = Path(__file__).parent / "configs" / "maml_paper.yaml"
 
 
 def main() -> None:
@@ -39,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     name = f"fidelity-seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    config = load_config(None, PAPER_OVERRIDES + [
+    config = load_config(CONFIG, [
         f"num_iterations={args.iterations}", f"seed={args.seed}", f"run_name={name}",
     ])
     result = train(config)

@@ -23,9 +23,10 @@ def conjugate_gradient(
     b: jax.Array,
     max_iters: int,
     residual_tol: float = 1e-10,
-) -> jax.Array:
+) -> tuple[jax.Array, jax.Array]:
     """Approximately solves ``A x = b`` for symmetric positive-definite ``A`` given as
-    ``matvec``; stops after ``max_iters`` or when ``|r|^2 < residual_tol``."""
+    ``matvec``; stops after ``max_iters`` or when ``|r|^2 < residual_tol``. Returns ``x`` and
+    the number of iterations run."""
 
     def cond(carry):
         i, _, _, _, rr = carry
@@ -42,7 +43,8 @@ def conjugate_gradient(
         return i + 1, x, r, p, rr_new
 
     init = (0, jnp.zeros_like(b), b, b, jnp.vdot(b, b))
-    return jax.lax.while_loop(cond, body, init)[1]
+    iterations, x, *_ = jax.lax.while_loop(cond, body, init)
+    return x, iterations
 
 
 def gauss_newton_fvp(
@@ -81,6 +83,7 @@ class TRPOInfo(NamedTuple):
     step_fraction: jax.Array
     accepted: jax.Array
     line_search_steps: jax.Array
+    cg_iterations: jax.Array
     grad_norm: jax.Array
 
 
@@ -109,7 +112,7 @@ def trpo_step(
     def flat_fvp(v):
         return ravel_pytree(fvp(unravel(v)))[0] + cg_damping * v
 
-    direction = conjugate_gradient(flat_fvp, g, cg_iters)
+    direction, cg_iterations = conjugate_gradient(flat_fvp, g, cg_iters)
     shs = 0.5 * jnp.vdot(direction, flat_fvp(direction))
     step = direction * jnp.sqrt(max_kl / jnp.maximum(shs, 1e-20))
 
@@ -140,6 +143,7 @@ def trpo_step(
         step_fraction=jnp.where(accepted, fraction, zero),
         accepted=accepted,
         line_search_steps=steps,
+        cg_iterations=cg_iterations,
         grad_norm=jnp.linalg.norm(g),
     )
     return unravel(new_flat), info

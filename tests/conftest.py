@@ -19,14 +19,3 @@ def tiny_algo(**overrides):
 @pytest.fixture(scope="session")
 def algo():
     return tiny_algo()
-
-
-@pytest.fixture(scope="session")
-def sampled(algo):
-    """One meta-batch of fixed trajectories: (params, train batches, valid batches)."""
-    params = algo.init(jax.random.key(0)).params
-    tasks = algo.env.sample_tasks(jax.random.key(1), algo.config.num_tasks)
-    keys = jax.random.split(jax.random.key(2), algo.config.num_tasks)
-    train, valid, _, _ = jax.jit(jax.vmap(algo._sample_task, in_axes=(None, 0, 0)))(
-        params, tasks, keys)
-    return params, train, valid

@@ -14,9 +14,7 @@ from metajax.losses import vpg_loss
 def _sample_fixed(algo, seed=0):
     params = algo.init(jax.random.key(seed)).params
     params = jax.tree.map(lambda x: x.astype(jnp.float64), params)
-    tasks = algo.env.sample_tasks(jax.random.key(seed + 1), algo.config.num_tasks)
-    keys = jax.random.split(jax.random.key(seed + 2), algo.config.num_tasks)
-    train, valid, _, _ = jax.vmap(algo._sample_task, in_axes=(None, 0, 0))(params, tasks, keys)
+    train, valid, _, _ = algo.sample_meta_batch(params, jax.random.key(seed + 1))
     return params, train, valid
 
 
@@ -86,7 +84,7 @@ def test_gauss_newton_fvp_equals_exact_kl_hessian_through_adaptation():
         outputs_fn = lambda p: algo.post_adaptation_dist(p, train, valid)
         old = jax.lax.stop_gradient(outputs_fn(params))
         kl = lambda p: algo.surrogate(p, train, valid, old)[1]
-        fvp = optim.gauss_newton_fvp(outputs_fn, algo._kl_divergence(valid), params)
+        fvp = optim.gauss_newton_fvp(outputs_fn, algo.kl_divergence(valid), params)
         rng = np.random.default_rng(0)
         flat, unravel = ravel_pytree(params)
         for _ in range(3):

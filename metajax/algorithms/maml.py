@@ -174,7 +174,8 @@ class MAML:
         loss, kl = jax.vmap(per_task)(train, valid, old_dist)
         return jnp.mean(loss), jnp.mean(kl)
 
-    def _kl_divergence(self, valid: Batch):
+    def kl_divergence(self, valid: Batch):
+        """``(old, new) -> mean over tasks of the masked mean KL(new || old)`` on ``valid``."""
         kl = self.policy.distribution.kl
 
         def divergence(old, new):
@@ -185,21 +186,25 @@ class MAML:
 
     # ----- one meta-iteration -----
 
+    def sample_meta_batch(self, params, key: jax.Array):
+        """Draws ``num_tasks`` tasks and, for each, the inner-loop batches ``[tasks, steps, ...]``,
+        the validation batch ``[tasks, ...]`` from the adapted policy, the mean return before
+        each inner step ``[tasks, steps]`` and after adaptation ``[tasks]``."""
+        task_key, sample_key = jax.random.split(key)
+        tasks = self.env.sample_tasks(task_key, self.config.num_tasks)
+        keys = jax.random.split(sample_key, self.config.num_tasks)
+        return jax.vmap(self._sample_task, in_axes=(None, 0, 0))(params, tasks, keys)
+
     def step(self, state: MetaState, key: jax.Array) -> tuple[MetaState, dict[str, jax.Array]]:
         """Samples a meta-batch of tasks, adapts to each, and updates the initialisation."""
         c = self.config
-        task_key, sample_key = jax.random.split(key)
-        tasks = self.env.sample_tasks(task_key, c.num_tasks)
-        train, valid, pre_returns, post_returns = jax.vmap(
-            self._sample_task, in_axes=(None, 0, 0)
-        )(state.params, tasks, jax.random.split(sample_key, c.num_tasks))
-
+        train, valid, pre_returns, post_returns = self.sample_meta_batch(state.params, key)
         metrics = {"pre_return": jnp.mean(pre_returns[:, 0]),
                    "post_return": jnp.mean(post_returns)}
         if c.outer == "trpo":
             outputs_fn = lambda p: self.post_adaptation_dist(p, train, valid)
             old_dist = jax.lax.stop_gradient(outputs_fn(state.params))
-            fvp = optim.gauss_newton_fvp(outputs_fn, self._kl_divergence(valid), state.params)
+            fvp = optim.gauss_newton_fvp(outputs_fn, self.kl_divergence(valid), state.params)
             params, info = optim.trpo_step(
                 state.params, lambda p: self.surrogate(p, train, valid, old_dist), fvp,
                 c.max_kl, c.cg_iters, c.cg_damping, c.ls_max_steps, c.ls_backtrack_ratio,

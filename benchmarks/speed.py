@@ -1,0 +1,175 @@
+"""Speed of one MAML-TRPO meta-iteration at the pytorch-maml-rl reference configuration
+(20 tasks x 20 trajectories x 100 steps, before and after adaptation: 80k env steps; TRPO with
+10 CG iterations and the line search, all inside one compiled step).
+
+Reports compile time separately, the median (and spread) of repeated iterations, environment
+steps per second, and the achieved FLOP/s as a fraction of a large float32 matmul measured in
+the same run. FLOPs come from XLA's cost analysis; because XLA counts a while-loop body once,
+the loop bodies (one rollout step, one Fisher-vector product, one line-search evaluation) are
+compiled and counted on their own and multiplied by their trip counts.
+
+    python benchmarks/speed.py [--iterations 10] [--config benchmarks/configs/reference.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from metajax import optim
+from metajax.config import build_algorithm, load_config
+from metajax.rollout import rollout
+
+HERE = Path(__file__).parent
+
+
+def flops(compiled) -> float:
+    analysis = compiled.cost_analysis()
+    analysis = analysis[0] if isinstance(analysis, list) else analysis
+    return float(analysis["flops"])
+
+
+def timed(fn, *args, repeats: int):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def matmul_flops_per_second(n: int = 2048, repeats: int = 10) -> float:
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+    matmul = jax.jit(lambda x, y: x @ y).lower(a, a).compile()
+    jax.block_until_ready(matmul(a, a))
+    return 2 * n**3 / statistics.median(timed(matmul, a, a, repeats=repeats))
+
+
+def loop_body_flops(algo, params, key) -> dict[str, float]:
+    """FLOPs of the while-loop bodies XLA counts only once: a one-step rollout of every task,
+    one Fisher-vector product and one surrogate/KL evaluation."""
+    c = algo.config
+    tasks = algo.env.sample_tasks(key, c.num_tasks)
+    keys = jax.random.split(key, c.num_tasks)
+    one_step = jax.jit(jax.vmap(
+        lambda task, k: rollout(algo.env, algo.policy, params, task, k, c.num_episodes, 1)
+    )).lower(tasks, keys).compile()
+
+    train, valid, _, _ = jax.jit(algo.sample_meta_batch)(params, key)
+    outputs_fn = lambda p: algo.post_adaptation_dist(p, train, valid)
+
+    def products(p, n):
+        fvp = optim.gauss_newton_fvp(outputs_fn, algo.kl_divergence(valid), p)
+        v = p
+        for _ in range(n):
+            v = fvp(v)
+        return v
+
+    fvp1 = jax.jit(lambda p: products(p, 1)).lower(params).compile()
+    fvp2 = jax.jit(lambda p: products(p, 2)).lower(params).compile()
+    old = jax.lax.stop_gradient(outputs_fn(params))
+    evaluate = jax.jit(lambda p: algo.surrogate(p, train, valid, old)).lower(params).compile()
+    return {"rollout_step": flops(one_step), "fvp": flops(fvp2) - flops(fvp1),
+            "line_search_eval": flops(evaluate)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=str(HERE / "configs" / "reference.yaml"))
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--out", default=str(HERE / "results" / "speed.json"))
+    parser.add_argument("overrides", nargs="*", metavar="key=value")
+    args = parser.parse_args()
+
+    config = load_config(args.config, args.overrides)
+    algo = build_algorithm(config)
+    c = algo.config
+    key = jax.random.key(0)
+    state = algo.init(key)
+
+    start = time.perf_counter()
+    lowered = jax.jit(algo.step).lower(state, key)
+    compiled = lowered.compile()
+    compile_seconds = time.perf_counter() - start
+
+    keys = iter(jax.random.split(jax.random.key(1), args.warmup + args.iterations))
+    for _ in range(args.warmup):
+        state, metrics = compiled(state, next(keys))
+    jax.block_until_ready(state)
+    times, ls_steps, cg_iters = [], [], []
+    for _ in range(args.iterations):
+        start = time.perf_counter()
+        state, metrics = compiled(state, next(keys))
+        jax.block_until_ready((state, metrics))
+        times.append(time.perf_counter() - start)
+        ls_steps.append(int(metrics["line_search_steps"]))
+        cg_iters.append(int(metrics["cg_iterations"]))
+    median = statistics.median(times)
+    env_steps = c.num_tasks * c.num_episodes * algo.horizon * (c.inner_steps + 1)
+
+    body = loop_body_flops(algo, state.params, key)
+    step_flops = flops(compiled)
+    mean_ls, mean_cg = float(np.mean(ls_steps)), float(np.mean(cg_iters))
+    # the step's count has each loop body once; add the remaining trips
+    # (CG: cg_iterations products in the loop plus one for the step length)
+    total_flops = (step_flops
+                   + (algo.horizon - 1) * (c.inner_steps + 1) * body["rollout_step"]
+                   + (mean_cg - 1) * body["fvp"]
+                   + (mean_ls - 1) * body["line_search_eval"])
+    peak = matmul_flops_per_second()
+    achieved = total_flops / median
+
+    result = {
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "cpu_count": os.cpu_count(), "device": str(jax.devices()[0]),
+                    "jax": jax.__version__},
+        "config": config.to_dict(),
+        "compile_seconds": compile_seconds,
+        "seconds_per_iteration": {"median": median, "min": min(times), "max": max(times),
+                                  "all": times},
+        "env_steps_per_iteration": env_steps,
+        "env_steps_per_second": env_steps / median,
+        "mean_line_search_steps": mean_ls, "mean_cg_iterations": mean_cg,
+        "flops": {"step_as_counted_by_xla": step_flops, "loop_bodies": body,
+                  "total_per_iteration": total_flops},
+        "achieved_flops_per_second": achieved,
+        "matmul_flops_per_second": peak,
+        "fraction_of_matmul": achieved / peak,
+    }
+    rows = [
+        ("compile time (s)", f"{compile_seconds:.1f}"),
+        ("seconds / meta-iteration (median)", f"{median:.3f}"),
+        ("  spread (min - max)", f"{min(times):.3f} - {max(times):.3f}"),
+        ("env steps / iteration", f"{env_steps}"),
+        ("env steps / second", f"{env_steps / median:,.0f}"),
+        ("CG iterations / line-search steps", f"{mean_cg:.1f} / {mean_ls:.1f}"),
+        ("GFLOP / iteration (XLA cost analysis)", f"{total_flops / 1e9:.2f}"),
+        ("achieved GFLOP/s", f"{achieved / 1e9:.1f}"),
+        ("matmul 2048^2 GFLOP/s", f"{peak / 1e9:.1f}"),
+        ("fraction of matmul FLOP/s", f"{100 * achieved / peak:.1f}%"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"\nMAML-TRPO meta-iteration, {config.env}, {c.num_tasks} tasks x {c.num_episodes} "
+          f"episodes, policy {list(config.policy.hidden_sizes)} {config.policy.activation} "
+          f"on {jax.devices()[0].platform} ({os.cpu_count()} cores)")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
