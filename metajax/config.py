@@ -61,6 +61,7 @@ class TrainConfig:
     """A whole run; the defaults are the ``make demo`` run (reference MAML-TRPO, shortened)."""
 
     env: str = "Navigation2D-v0"
+    env_kwargs: dict = dataclasses.field(default_factory=dict)
     algo: str = "maml"
     num_iterations: int = 100
     seed: int = 0
@@ -123,6 +124,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     elif isinstance(default, float):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         value = float(value) if ok else value
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict)
     elif isinstance(default, tuple):
         ok = isinstance(value, (list, tuple))
         value = tuple(value) if ok else value
@@ -195,7 +198,10 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
 def build_algorithm(config: TrainConfig) -> MAML:
     """The environment, policy and algorithm a config describes; a mismatch between the policy
     and the environment's action space is a :class:`ConfigError`."""
-    env, _ = make(config.env)
+    try:
+        env, _ = make(config.env, **config.env_kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"env_kwargs for {config.env}: {err}") from None
     p = config.policy
     try:
         policy = make_policy(p.kind, env.obs_shape, env.action_space(), p.hidden_sizes,

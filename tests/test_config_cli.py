@@ -140,3 +140,18 @@ def test_optax_outer_loop(tmp_path):
     new, metrics = jax.jit(algo.step)(state, jax.random.key(1))
     changed = jax.tree.map(lambda a, b: bool(np.any(a != b)), state.params, new.params)
     assert all(jax.tree.leaves(changed)) and np.isfinite(float(metrics["grad_norm"]))
+
+
+def test_env_kwargs_are_checked():
+    with pytest.raises(ConfigError, match="env_kwargs for Navigation2D-v0: .*'bogus'"):
+        build_algorithm(load_config(None, ["env_kwargs={bogus: 1}"]))
+    with pytest.raises(ConfigError, match="env_kwargs must be of type dict"):
+        load_config(None, ["env_kwargs=3"])
+
+
+@pytest.mark.parametrize("name", ["reference.yaml", "maml_paper.yaml"])
+def test_benchmark_configs_load(name):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "configs" / name
+    build_algorithm(load_config(path))

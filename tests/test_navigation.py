@@ -91,3 +91,13 @@ def test_vmapped_rollouts_equal_per_task_loop(algo):
         single = run(task, keys[i])
         for a, b in zip(jax.tree.leaves(single), jax.tree.leaves(batched)):
             np.testing.assert_allclose(a, b[i], rtol=1e-5, atol=1e-6)
+
+
+def test_action_scale_reproduces_rllab_normalize():
+    env = Navigation2D(action_scale=0.1)
+    params = EnvParams(goal=jnp.array([0.3, -0.2]))
+    _, state = env.reset(jax.random.key(0), params)
+    obs, *_ = env.step(jax.random.key(1), state, jnp.array([0.5, -3.0]), params)
+    np.testing.assert_allclose(obs, [0.05, -0.1], rtol=1e-6)
+    with pytest.raises(ValueError, match="action_scale must be > 0, got 0"):
+        Navigation2D(action_scale=0)

@@ -5,6 +5,10 @@ navigation.py``): the goal is drawn from U[-0.5, 0.5]^2; the agent starts at (0,
 its position; the action is clipped to [-0.1, 0.1]^2 and added to the position; the reward is
 the negative Euclidean distance to the goal after the move; the episode terminates when the
 agent is within 0.01 of the goal in both coordinates, and is truncated after 100 steps.
+
+``action_scale`` multiplies the action before the clip. The default 1.0 is pytorch-maml-rl's
+environment; ``action_scale=0.1`` is the MAML paper's (rllab's ``normalize`` wrapper maps the
+policy's [-1, 1] onto [-0.1, 0.1], so a unit-std policy moves 0.1 per step, not 1.0).
 """
 
 from __future__ import annotations
@@ -43,16 +47,18 @@ class Navigation2D(TaskEnvironment):
         max_action: float = 0.1,
         goal_tolerance: float = 0.01,
         horizon: int = 100,
+        action_scale: float = 1.0,
     ):
         super().__init__()
         if not goal_low < goal_high:
             raise ValueError(f"goal_low must be < goal_high, got {goal_low} and {goal_high}")
         for name, value in (("max_action", max_action), ("goal_tolerance", goal_tolerance),
-                            ("horizon", horizon)):
+                            ("horizon", horizon), ("action_scale", action_scale)):
             if value <= 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
         self.goal_low, self.goal_high = goal_low, goal_high
         self.max_action = max_action
+        self.action_scale = action_scale
         self.goal_tolerance = goal_tolerance
         self.horizon = int(horizon)
         self.obs_shape = (2,)
@@ -71,7 +77,7 @@ class Navigation2D(TaskEnvironment):
         self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
     ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict[str, Any]]:
         del key
-        action = jnp.clip(action, -self.max_action, self.max_action)
+        action = jnp.clip(self.action_scale * action, -self.max_action, self.max_action)
         position = state.position + action
         offset = position - params.goal
         reward = -jnp.sqrt(jnp.sum(offset**2))
