@@ -40,19 +40,32 @@ class PolicyConfig:
 
 @dataclasses.dataclass(frozen=True)
 class MetaTestConfig:
-    """Meta-test protocol: adapt 0..``num_steps`` VPG steps on fresh tasks from ``seed``."""
+    """Meta-test protocol: adapt 0..``num_steps`` VPG steps on fresh tasks from ``seed`` with
+    step size ``lr``, or one step size per step from ``step_sizes`` when given."""
 
     num_tasks: int = 40
     num_steps: int = 3
     num_episodes: int = 20
     lr: float = 0.1
+    step_sizes: tuple[float, ...] = ()
     seed: int = 1_000_003
+
+    @property
+    def schedule(self) -> list[float]:
+        """The step size of each adaptation step."""
+        return list(self.step_sizes) if self.step_sizes else [self.lr] * self.num_steps
 
     def __post_init__(self):
         checks.positive("num_tasks", self.num_tasks, integer=True)
         checks.non_negative_int("num_steps", self.num_steps)
         checks.positive("num_episodes", self.num_episodes, integer=True)
         checks.positive("lr", self.lr)
+        if self.step_sizes:
+            if len(self.step_sizes) != self.num_steps:
+                raise ValueError(f"step_sizes must list num_steps={self.num_steps} step sizes, "
+                                 f"got {list(self.step_sizes)}")
+            for size in self.step_sizes:
+                checks.positive("step_sizes", size)
         checks.non_negative_int("seed", self.seed)
 
 
@@ -102,7 +115,7 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
         if dataclasses.is_dataclass(default):
             kwargs[name] = from_dict(type(default), value, f"{prefix}{name}.")
         else:
-            kwargs[name] = _coerce(f"{prefix}{name}", value, default)
+            kwargs[name] = _coerce(f"{prefix}{name}", value, default, str(fields[name].type))
     try:
         return cls(**kwargs)
     except ValueError as err:
@@ -115,8 +128,8 @@ def _default(field: dataclasses.Field) -> Any:
     return field.default_factory()  # type: ignore[misc]
 
 
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    """Checks ``value`` against the type of the field's default."""
+def _coerce(name: str, value: Any, default: Any, annotation: str) -> Any:
+    """Checks ``value`` against the type of the field's default (its annotation if None)."""
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, int):
@@ -134,7 +147,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     else:
         ok = True
     if not ok:
-        raise ConfigError(f"{name} must be of type {type(default).__name__}, got {value!r}")
+        expected = annotation if default is None else type(default).__name__
+        raise ConfigError(f"{name} must be of type {expected}, got {value!r}")
     return value
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from metajax import checkpoint
@@ -25,7 +26,8 @@ def meta_test(algo: MAML, params, protocol: MetaTestConfig) -> np.ndarray:
     tasks = algo.env.sample_tasks(task_key, protocol.num_tasks)
     run = jax.jit(partial(algo.meta_test, num_steps=protocol.num_steps,
                           num_episodes=protocol.num_episodes))
-    return np.asarray(run(params, tasks, run_key, lr=protocol.lr))
+    lrs = jnp.asarray(protocol.schedule, jnp.float32).reshape(protocol.num_steps)
+    return np.asarray(run(params, tasks, run_key, lr=lrs))
 
 
 def format_table(returns: Sequence[float], published: Sequence[float] | None = None) -> str:

@@ -35,6 +35,7 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
     ("maml.bogus=1", "unknown config key maml.bogus; allowed:"),
     ("num_iterations=0", "num_iterations must be a positive integer, got 0"),
     ("nokey", "override 'nokey' must look like key=value"),
+    ("meta_test.step_sizes=[0.5]", "meta_test.step_sizes must list num_steps=3 step sizes"),
 ])
 def test_bad_values_raise_one_line_errors(override, message):
     with pytest.raises(ConfigError) as err:

@@ -119,18 +119,21 @@ class MAML:
         self, params, task, key: jax.Array, num_steps: int, num_episodes: int,
         lr: float | jax.Array | None = None,
     ):
-        """Sample-then-update ``num_steps`` times on one task. Returns the adapted params, the
-        batches used ``[steps, ...]`` and the mean episode return before each step."""
+        """Sample-then-update ``num_steps`` times on one task, with step size ``lr`` (a scalar or
+        one per step; default ``inner_lr``). Returns the adapted params, the batches used
+        ``[steps, ...]`` and the mean episode return before each step."""
+        lrs = jnp.broadcast_to(self.config.inner_lr if lr is None else lr, (num_steps,))
 
-        def one_step(params, step_key):
+        def one_step(params, inputs):
+            step_key, step_lr = inputs
             trajectory = rollout(self.env, self.policy, params, task, step_key, num_episodes,
                                  self.horizon)
             batch = self._batch(trajectory)
             mean_return = jnp.mean(trajectory.episode_returns)
-            return self.inner_update(params, batch, lr), (batch, mean_return)
+            return self.inner_update(params, batch, step_lr), (batch, mean_return)
 
         params, (batches, returns) = jax.lax.scan(
-            one_step, params, jax.random.split(key, num_steps)
+            one_step, params, (jax.random.split(key, num_steps), lrs)
         )
         return params, batches, returns
 
@@ -224,7 +227,8 @@ class MAML:
     def meta_test(self, params, tasks, key: jax.Array, num_steps: int, num_episodes: int,
                   lr: float | jax.Array) -> jax.Array:
         """Mean episode return over ``tasks`` after 0..``num_steps`` adaptation steps of
-        ``num_episodes`` trajectories each with step size ``lr``: shape ``[num_steps + 1]``."""
+        ``num_episodes`` trajectories each with step size ``lr`` (a scalar or one per step):
+        shape ``[num_steps + 1]``."""
 
         def per_task(task, task_key):
             adapt_key, final_key = jax.random.split(task_key)
