@@ -2,7 +2,8 @@
 
 from metajax.algorithms import MAML, MAMLConfig, MetaState, maml
 from metajax.batch import Batch, make_batch
-from metajax.envs import Navigation2D, TaskEnvironment, make, register, registered_envs
+from metajax.envs import (BernoulliBandit, Navigation2D, TabularMDP, TaskEnvironment, make,
+                          register, registered_envs, value_iteration)
 from metajax.networks import Policy, make_policy
 from metajax.rollout import Trajectory, rollout
 
@@ -10,6 +11,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MAML", "MAMLConfig", "MetaState", "maml", "Batch", "make_batch", "Navigation2D",
+    "BernoulliBandit", "TabularMDP", "value_iteration",
     "TaskEnvironment", "make", "register", "registered_envs", "Policy", "make_policy",
     "Trajectory", "rollout",
 ]

@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class PolicyConfig:
-    kind: str = "gaussian"
+    kind: str = "auto"
     hidden_sizes: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
     init_std: float = 1.0

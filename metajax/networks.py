@@ -94,7 +94,7 @@ class Policy:
         return self.distribution.log_prob(self.apply(params, obs), action)
 
 
-POLICY_KINDS = ("gaussian", "categorical")
+POLICY_KINDS = ("auto", "gaussian", "categorical")
 
 
 def make_policy(
@@ -105,9 +105,12 @@ def make_policy(
     activation: str = "tanh",
     init_std: float = 1.0,
 ) -> Policy:
-    """Builds a policy for an action space; raises ``ValueError`` on a mismatch."""
+    """Builds a policy for an action space (``kind="auto"``: Gaussian for a Box, categorical
+    for a Discrete space); raises ``ValueError`` on a mismatch."""
     if kind not in POLICY_KINDS:
-        raise ValueError(f"policy must be one of {POLICY_KINDS}, got {kind!r}")
+        raise ValueError(f"kind must be one of {', '.join(POLICY_KINDS)}; got {kind!r}")
+    if kind == "auto":
+        kind = "categorical" if isinstance(action_space, spaces.Discrete) else "gaussian"
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
     if not hidden_sizes or any(int(h) <= 0 for h in hidden_sizes):
@@ -115,8 +118,8 @@ def make_policy(
     if kind == "gaussian":
         if not isinstance(action_space, spaces.Box) or len(action_space.shape) != 1:
             raise ValueError(
-                f"policy 'gaussian' needs a 1-D Box action space, the env has {action_space}; "
-                "use policy=categorical for discrete actions"
+                f"kind 'gaussian' needs a 1-D Box action space, the env has {action_space}; "
+                "use kind 'categorical' (or 'auto') for discrete actions"
             )
         if init_std <= 0:
             raise ValueError(f"init_std must be > 0, got {init_std}")
@@ -124,8 +127,8 @@ def make_policy(
         return Policy(module, DiagGaussian(), tuple(obs_shape))
     if not isinstance(action_space, spaces.Discrete):
         raise ValueError(
-            f"policy 'categorical' needs a Discrete action space, the env has {action_space}; "
-            "use policy=gaussian for continuous actions"
+            f"kind 'categorical' needs a Discrete action space, the env has {action_space}; "
+            "use kind 'gaussian' (or 'auto') for continuous actions"
         )
     module = CategoricalHead(tuple(hidden_sizes), int(action_space.n), activation)
     return Policy(module, Categorical(), tuple(obs_shape))

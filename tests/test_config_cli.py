@@ -20,7 +20,8 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
 
 
 @pytest.mark.parametrize("override, message", [
-    ("env=Nope-v0", "env must be one of Navigation2D-v0; got 'Nope-v0'"),
+    ("env=Nope-v0", "env must be one of BernoulliBandit-10, BernoulliBandit-5, "
+                    "BernoulliBandit-50, Navigation2D-v0, TabularMDP-v0; got 'Nope-v0'"),
     ("maml.num_tasks=0", "maml.num_tasks must be a positive integer, got 0"),
     ("maml.num_episodes=-3", "maml.num_episodes must be a positive integer, got -3"),
     ("maml.inner_lr=0", "maml.inner_lr must be > 0, got 0.0"),
@@ -45,7 +46,7 @@ def test_bad_values_raise_one_line_errors(override, message):
 
 def test_policy_must_match_action_space():
     config = load_config(None, ["policy.kind=categorical"])
-    with pytest.raises(ConfigError, match="policy 'categorical' needs a Discrete action space"):
+    with pytest.raises(ConfigError, match="policy.kind 'categorical' needs a Discrete action space"):
         build_algorithm(config)
 
 

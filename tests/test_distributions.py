@@ -67,7 +67,7 @@ def test_policies_shapes_and_action_space_checks():
     cat = metajax.make_policy("categorical", (3,), spaces.Discrete(4), (8,))
     logits = cat.apply(cat.init(jax.random.key(0)), jnp.zeros((7, 3)))["logits"]
     assert logits.shape == (7, 4)
-    with pytest.raises(ValueError, match="policy 'gaussian' needs a 1-D Box action space"):
+    with pytest.raises(ValueError, match="kind 'gaussian' needs a 1-D Box action space"):
         metajax.make_policy("gaussian", (3,), spaces.Discrete(4))
     with pytest.raises(ValueError, match="activation must be one of"):
         metajax.make_policy("gaussian", (2,), env.action_space(), activation="sigmoidal")

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 from gymnax.environments import environment
 
+from metajax.envs.bandit import BernoulliBandit
 from metajax.envs.base import TaskEnvironment
 from metajax.envs.navigation import Navigation2D
+from metajax.envs.tabular_mdp import TabularMDP
 
 _REGISTRY: dict[str, Callable[..., TaskEnvironment]] = {
     "Navigation2D-v0": Navigation2D,
+    "BernoulliBandit-5": partial(BernoulliBandit, 5),
+    "BernoulliBandit-10": partial(BernoulliBandit, 10),
+    "BernoulliBandit-50": partial(BernoulliBandit, 50),
+    "TabularMDP-v0": TabularMDP,
 }
 
 
