@@ -62,14 +62,14 @@ def main() -> None:
         config = load_config(run_dir / "config.json")
         algo = build_algorithm(config)
         state = checkpoint.restore(run_dir / "checkpoints", algo.init(jax.random.key(0)))
-        params, timing = state.params, json.loads((run_dir / "summary.json").read_text())
+        params, timing = state.meta_params, json.loads((run_dir / "summary.json").read_text())
         seconds, compile_seconds = timing["median_seconds_per_iteration"], timing["compile_seconds"]
     else:
         name = f"fidelity-seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
         config = load_config(CONFIG, [f"num_iterations={args.iterations}", f"seed={args.seed}",
                                       f"run_name={name}"])
         result = train(config)
-        algo, params, run_dir = build_algorithm(config), result.state.params, result.run_dir
+        algo, params, run_dir = build_algorithm(config), result.state.meta_params, result.run_dir
         seconds, compile_seconds = result.seconds_per_iteration, result.compile_seconds
 
     protocols = {}

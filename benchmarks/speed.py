@@ -61,10 +61,11 @@ def loop_body_flops(algo, params, key) -> dict[str, float]:
     tasks = algo.env.sample_tasks(key, c.num_tasks)
     keys = jax.random.split(key, c.num_tasks)
     one_step = jax.jit(jax.vmap(
-        lambda task, k: rollout(algo.env, algo.policy, params, task, k, c.num_episodes, 1)
+        lambda task, k: rollout(algo.env, algo.policy, params["params"], task, k,
+                                c.num_episodes, 1)
     )).lower(tasks, keys).compile()
 
-    train, valid, _, _ = jax.jit(algo.sample_meta_batch)(params, key)
+    train, valid, *_ = jax.jit(algo.sample_meta_batch)(params, key)
     outputs_fn = lambda p: algo.post_adaptation_dist(p, train, valid)
 
     def products(p, n):
@@ -118,7 +119,7 @@ def main() -> None:
     median = statistics.median(times)
     env_steps = c.num_tasks * c.num_episodes * algo.horizon * (c.inner_steps + 1)
 
-    body = loop_body_flops(algo, state.params, key)
+    body = loop_body_flops(algo, state.meta_params, key)
     step_flops = flops(compiled)
     mean_ls, mean_cg = float(np.mean(ls_steps)), float(np.mean(cg_iters))
     # the step's count has each loop body once; add the remaining trips

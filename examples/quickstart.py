@@ -30,13 +30,13 @@ def main(iterations: int = 50, tasks: int = 20, episodes: int = 20) -> list[floa
 
     # adapt to a single new task inside any JAX code
     task = jax.tree.map(lambda x: x[0], env.sample_tasks(jax.random.key(123), 1))
-    adapted = jax.jit(algo.adapt)(state.params, task, jax.random.key(7))
+    adapted = jax.jit(algo.adapt)(state.meta_params, task, jax.random.key(7))
     print("adapted log-std:", adapted["log_std"])
 
     # meta-test: mean return on 10 held-out tasks after 0, 1, 2 adaptation steps
     held_out = env.sample_tasks(jax.random.key(2024), 10)
     returns = jax.jit(algo.meta_test, static_argnums=(3, 4))(
-        state.params, held_out, jax.random.key(1), 2, episodes, 0.1)
+        state.meta_params, held_out, jax.random.key(1), 2, episodes, 0.1)
     print(format_table([float(r) for r in returns]))
     return [float(r) for r in returns]
 

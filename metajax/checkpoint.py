@@ -12,7 +12,8 @@ from metajax.algorithms.maml import MetaState
 
 
 def _as_tree(state: MetaState) -> dict[str, Any]:
-    return {"params": state.params, "opt_state": state.opt_state, "iteration": state.iteration}
+    return {"params": state.params, "inner": state.inner, "opt_state": state.opt_state,
+            "iteration": state.iteration}
 
 
 def manager(directory: str | Path, max_to_keep: int = 3) -> ocp.CheckpointManager:
@@ -35,4 +36,4 @@ def restore(directory: str | Path, template: MetaState, step: int | None = None)
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, _as_tree(template))
     tree = mngr.restore(step, args=ocp.args.StandardRestore(abstract))
     mngr.close()
-    return MetaState(tree["params"], tree["opt_state"], tree["iteration"])
+    return MetaState(tree["params"], tree["inner"], tree["opt_state"], tree["iteration"])

@@ -19,7 +19,7 @@ from metajax.config import (ConfigError, MetaTestConfig, TrainConfig, build_algo
                             merge, parse_overrides)
 
 
-def meta_test(algo: MAML, params, protocol: MetaTestConfig) -> np.ndarray:
+def meta_test(algo: MAML, meta, protocol: MetaTestConfig) -> np.ndarray:
     """Mean return over ``protocol.num_tasks`` held-out tasks after 0..``num_steps`` steps."""
     key = jax.random.key(protocol.seed)
     task_key, run_key = jax.random.split(key)
@@ -27,7 +27,7 @@ def meta_test(algo: MAML, params, protocol: MetaTestConfig) -> np.ndarray:
     run = jax.jit(partial(algo.meta_test, num_steps=protocol.num_steps,
                           num_episodes=protocol.num_episodes))
     lrs = jnp.asarray(protocol.schedule, jnp.float32).reshape(protocol.num_steps)
-    return np.asarray(run(params, tasks, run_key, lr=lrs))
+    return np.asarray(run(meta, tasks, run_key, lr=lrs))
 
 
 def format_table(returns: Sequence[float], published: Sequence[float] | None = None) -> str:
@@ -67,7 +67,7 @@ def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> np.ndarr
     if not (run_dir / "checkpoints").is_dir():
         raise ConfigError(f"{run_dir} has no checkpoints/ directory")
     state = checkpoint.restore(run_dir / "checkpoints", algo.init(jax.random.key(0)))
-    returns = meta_test(algo, state.params, config.meta_test)
+    returns = meta_test(algo, state.meta_params, config.meta_test)
     write_json_atomic(run_dir / "meta_test.json", {
         "protocol": config.to_dict()["meta_test"],
         "iteration": int(state.iteration),

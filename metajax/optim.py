@@ -1,5 +1,5 @@
-"""Optimisers as pure functions: the differentiable inner SGD step, conjugate gradient, and the
-TRPO step (CG on Fisher-vector products, max-KL scaling, backtracking line search), all
+"""Outer-loop optimisation as pure functions: conjugate gradient, Gauss-Newton Fisher-vector
+products, and the TRPO step (CG on Fisher-vector products, max-KL scaling, backtracking line search), all
 traceable so a whole meta-iteration compiles into one XLA program."""
 
 from __future__ import annotations
@@ -11,11 +11,6 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 PyTree = Any
-
-
-def sgd_step(params: PyTree, grads: PyTree, lr: float | jax.Array) -> PyTree:
-    """``params - lr * grads``: the MAML inner update (differentiable in params and lr)."""
-    return jax.tree.map(lambda p, g: p - lr * g, params, grads)
 
 
 def conjugate_gradient(

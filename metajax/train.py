@@ -90,7 +90,7 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     console.print(f"meta-test on {config.meta_test.num_tasks} held-out tasks "
                   f"(seed {config.meta_test.seed}, {config.meta_test.num_episodes} episodes "
                   f"per step, step sizes {config.meta_test.schedule}):")
-    returns = meta_test(algo, state.params, config.meta_test)
+    returns = meta_test(algo, state.meta_params, config.meta_test)
     console.print(format_table(returns))
     seconds_per_iteration = statistics.median(durations)
     write_json_atomic(run_dir / "meta_test.json", {

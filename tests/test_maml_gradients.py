@@ -12,9 +12,9 @@ from metajax.losses import vpg_loss
 
 
 def _sample_fixed(algo, seed=0):
-    params = algo.init(jax.random.key(seed)).params
+    params = algo.init(jax.random.key(seed)).meta_params
     params = jax.tree.map(lambda x: x.astype(jnp.float64), params)
-    train, valid, _, _ = algo.sample_meta_batch(params, jax.random.key(seed + 1))
+    train, valid, *_ = algo.sample_meta_batch(params, jax.random.key(seed + 1))
     return params, train, valid
 
 
@@ -54,7 +54,7 @@ def test_fomaml_is_meta_gradient_with_inner_gradient_stopped(inner_steps):
         # so the gradient is the post-adaptation loss gradient at the adapted params
         def reference(task):
             tr, va = jax.tree.map(lambda x: x[task], (train, valid))
-            adapted = params
+            adapted = params["params"]
             for k in range(inner_steps):
                 b = jax.tree.map(lambda x: x[k], tr)
                 g = jax.grad(vpg_loss, argnums=1)(algo.policy, adapted, b)
@@ -62,7 +62,7 @@ def test_fomaml_is_meta_gradient_with_inner_gradient_stopped(inner_steps):
             return jax.grad(vpg_loss, argnums=1)(algo.policy, adapted, va)
 
         expected = jax.tree.map(lambda a, b: (a + b) / 2, reference(0), reference(1))
-        for a, b in zip(jax.tree.leaves(fo_grad), jax.tree.leaves(expected)):
+        for a, b in zip(jax.tree.leaves(fo_grad["params"]), jax.tree.leaves(expected)):
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 

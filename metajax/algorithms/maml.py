@@ -1,4 +1,6 @@
-"""MAML for RL (Finn et al. 2017) with exact second-order meta-gradients.
+"""MAML for RL (Finn et al. 2017) with exact second-order meta-gradients, and its family on the
+same code: FOMAML (``first_order``), Meta-SGD (``inner_rule="meta_sgd"``), ANIL
+(``adapt="head"``), CAVIA (``adapt="context"``) and Reptile (``outer="reptile"``).
 
 Inner loop: ``inner_steps`` steps of the VPG loss with step size ``inner_lr``, each on fresh
 trajectories sampled with the current adapted params (as pytorch-maml-rl does). Outer loop:
@@ -21,7 +23,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from metajax import checks, optim
+from metajax import checks, inner, optim
 from metajax.batch import Batch, make_batch
 from metajax.envs.base import TaskEnvironment
 from metajax.estimators import masked_mean
@@ -30,6 +32,7 @@ from metajax.networks import Policy
 from metajax.rollout import rollout
 
 OPTAX_OUTER = ("adam", "adamw", "sgd", "rmsprop", "lamb", "lion")
+OUTER = ("trpo", "reptile") + OPTAX_OUTER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +43,8 @@ class MAMLConfig:
     num_episodes: int = 20
     inner_steps: int = 1
     inner_lr: float = 0.1
+    inner_rule: str = "sgd"
+    adapt: str = "all"
     first_order: bool = False
     gamma: float = 0.99
     gae_lambda: float = 1.0
@@ -63,7 +68,9 @@ class MAMLConfig:
         checks.in_interval("ls_backtrack_ratio", self.ls_backtrack_ratio, 1e-6, 1.0 - 1e-6)
         checks.in_interval("cg_damping", self.cg_damping, 0.0, float("inf"))
         checks.in_interval("baseline_reg", self.baseline_reg, 0.0, float("inf"))
-        checks.one_of("outer", self.outer, ("trpo",) + OPTAX_OUTER)
+        checks.one_of("outer", self.outer, OUTER)
+        checks.one_of("inner_rule", self.inner_rule, inner.INNER_RULES)
+        checks.one_of("adapt", self.adapt, inner.ADAPT_MODES)
 
 
 @struct.dataclass
@@ -71,8 +78,14 @@ class MetaState:
     """What meta-training carries between iterations (a plain pytree, checkpointable)."""
 
     params: Any
+    inner: Any  # the inner rule's meta-learned hyperparameters (Meta-SGD's step sizes)
     opt_state: Any
     iteration: jax.Array
+
+    @property
+    def meta_params(self) -> dict[str, Any]:
+        """Everything the outer loop learns."""
+        return {"params": self.params, "inner": self.inner}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,10 +104,16 @@ class MAML:
     def _outer_optimizer(self) -> optax.GradientTransformation:
         return getattr(optax, self.config.outer)(self.config.outer_lr)
 
+    @property
+    def rule(self) -> inner.InnerRule:
+        return inner.make_inner_rule(self.config.inner_rule, self.config.inner_lr)
+
     def init(self, key: jax.Array) -> MetaState:
         params = self.policy.init(key)
-        opt_state = () if self.config.outer == "trpo" else self._outer_optimizer.init(params)
-        return MetaState(params, opt_state, jnp.zeros((), jnp.int32))
+        meta = {"params": params, "inner": self.rule.init(params)}
+        uses_optax = self.config.outer in OPTAX_OUTER
+        opt_state = self._outer_optimizer.init(meta) if uses_optax else ()
+        return MetaState(params, meta["inner"], opt_state, jnp.zeros((), jnp.int32))
 
     # ----- per-task pieces (vmapped over tasks) -----
 
@@ -103,75 +122,84 @@ class MAML:
         return make_batch(trajectory, c.gamma, c.gae_lambda, c.normalize_advantages,
                           c.baseline_reg)
 
-    def inner_update(self, params, batch: Batch, lr: float | jax.Array | None = None):
-        """One differentiable VPG step; ``first_order`` stops its gradient."""
-        grads = jax.grad(vpg_loss, argnums=1)(self.policy, params, batch)
-        if self.config.first_order:
-            grads = jax.lax.stop_gradient(grads)
-        return optim.sgd_step(params, grads, self.config.inner_lr if lr is None else lr)
+    def _inner_loss(self, params, batch: Batch) -> jax.Array:
+        return vpg_loss(self.policy, params, batch)
 
-    def adapt_on_batches(self, params, batches: Batch):
-        """Adapted params after one inner step per batch (leading axis = steps); the function
-        the meta-gradient differentiates."""
-        return jax.lax.scan(lambda p, b: (self.inner_update(p, b), None), params, batches)[0]
+    def adapt_on_batches(self, meta, batches: Batch):
+        """Adapted params after one inner step per batch (leading axis = steps) from the
+        meta-params ``{"params", "inner"}``; the function the meta-gradient differentiates."""
+        c = self.config
+        params = meta["params"]
+        return inner.adapt(self._inner_loss, self.rule, meta["inner"], params, batches,
+                           inner.adapt_mask(params, c.adapt), c.first_order,
+                           reset_context=c.adapt == "context")
 
     def sample_and_adapt(
-        self, params, task, key: jax.Array, num_steps: int, num_episodes: int,
-        lr: float | jax.Array | None = None,
+        self, meta, task, key: jax.Array, num_steps: int, num_episodes: int,
+        scale: float | jax.Array = 1.0,
     ):
-        """Sample-then-update ``num_steps`` times on one task, with step size ``lr`` (a scalar or
-        one per step; default ``inner_lr``). Returns the adapted params, the batches used
-        ``[steps, ...]`` and the mean episode return before each step."""
-        lrs = jnp.broadcast_to(self.config.inner_lr if lr is None else lr, (num_steps,))
+        """Sample-then-update ``num_steps`` times on one task from the meta-params; ``scale``
+        (a scalar or one per step) multiplies the step size. Returns the adapted params, the
+        batches used ``[steps, ...]`` and the mean episode return before each step."""
+        c = self.config
+        scales = jnp.broadcast_to(scale, (num_steps,))
+        mask = inner.adapt_mask(meta["params"], c.adapt)
+        params = inner.start(meta["params"], mask, c.adapt == "context")
+        rule = self.rule
 
-        def one_step(params, inputs):
-            step_key, step_lr = inputs
+        def one_step(carry, inputs):
+            params, state = carry
+            step_key, step_scale = inputs
             trajectory = rollout(self.env, self.policy, params, task, step_key, num_episodes,
                                  self.horizon)
             batch = self._batch(trajectory)
-            mean_return = jnp.mean(trajectory.episode_returns)
-            return self.inner_update(params, batch, step_lr), (batch, mean_return)
+            carry = inner.inner_step(self._inner_loss, rule, meta["inner"], params, state,
+                                     batch, mask, c.first_order, step_scale)
+            return carry, (batch, jnp.mean(trajectory.episode_returns))
 
-        params, (batches, returns) = jax.lax.scan(
-            one_step, params, (jax.random.split(key, num_steps), lrs)
+        (params, _), (batches, returns) = jax.lax.scan(
+            one_step, (params, rule.reset(params, meta["inner"])),
+            (jax.random.split(key, num_steps), scales),
         )
         return params, batches, returns
 
-    def adapt(self, params, task, key: jax.Array, num_steps: int | None = None,
-              num_episodes: int | None = None, lr: float | None = None):
-        """Adapts ``params`` to one task from its own fresh experience (usable in user code)."""
+    def adapt(self, meta, task, key: jax.Array, num_steps: int | None = None,
+              num_episodes: int | None = None):
+        """Adapts to one task from its own fresh experience (usable in user code); ``meta`` is
+        ``state.meta_params``."""
         c = self.config
-        return self.sample_and_adapt(params, task, key, num_steps or c.inner_steps,
-                                     num_episodes or c.num_episodes, lr)[0]
+        return self.sample_and_adapt(meta, task, key, num_steps or c.inner_steps,
+                                     num_episodes or c.num_episodes)[0]
 
-    def _sample_task(self, params, task, key):
+    def _sample_task(self, meta, task, key):
         adapt_key, valid_key = jax.random.split(key)
         c = self.config
         adapted, train, returns = self.sample_and_adapt(
-            params, task, adapt_key, c.inner_steps, c.num_episodes
+            meta, task, adapt_key, c.inner_steps, c.num_episodes
         )
         trajectory = rollout(self.env, self.policy, adapted, task, valid_key, c.num_episodes,
                              self.horizon)
-        return train, self._batch(trajectory), returns, jnp.mean(trajectory.episode_returns)
+        return (train, self._batch(trajectory), returns, jnp.mean(trajectory.episode_returns),
+                adapted)
 
     # ----- the meta-objective -----
 
-    def post_adaptation_dist(self, params, train: Batch, valid: Batch):
+    def post_adaptation_dist(self, meta, train: Batch, valid: Batch):
         """Distribution parameters of the adapted policy on the validation observations of
         every task: ``[tasks, ...]``."""
-        adapt = lambda tr, va: self.policy.apply(self.adapt_on_batches(params, tr), va.obs)
+        adapt = lambda tr, va: self.policy.apply(self.adapt_on_batches(meta, tr), va.obs)
         return jax.vmap(adapt)(train, valid)
 
-    def meta_loss(self, params, train: Batch, valid: Batch) -> jax.Array:
+    def meta_loss(self, meta, train: Batch, valid: Batch) -> jax.Array:
         """Mean over tasks of the post-adaptation VPG loss; its gradient is the MAML
         meta-gradient (trajectories held fixed)."""
-        per_task = lambda tr, va: vpg_loss(self.policy, self.adapt_on_batches(params, tr), va)
+        per_task = lambda tr, va: vpg_loss(self.policy, self.adapt_on_batches(meta, tr), va)
         return jnp.mean(jax.vmap(per_task)(train, valid))
 
-    def surrogate(self, params, train: Batch, valid: Batch, old_dist):
+    def surrogate(self, meta, train: Batch, valid: Batch, old_dist):
         """Mean over tasks of TRPO's post-adaptation surrogate loss and KL."""
         def per_task(tr, va, old):
-            adapted = self.adapt_on_batches(params, tr)
+            adapted = self.adapt_on_batches(meta, tr)
             return surrogate_loss_and_kl(self.policy, adapted, va, old)
 
         loss, kl = jax.vmap(per_task)(train, valid, old_dist)
@@ -189,51 +217,55 @@ class MAML:
 
     # ----- one meta-iteration -----
 
-    def sample_meta_batch(self, params, key: jax.Array):
+    def sample_meta_batch(self, meta, key: jax.Array):
         """Draws ``num_tasks`` tasks and, for each, the inner-loop batches ``[tasks, steps, ...]``,
         the validation batch ``[tasks, ...]`` from the adapted policy, the mean return before
-        each inner step ``[tasks, steps]`` and after adaptation ``[tasks]``."""
+        each inner step ``[tasks, steps]``, after adaptation ``[tasks]``, and the adapted
+        params ``[tasks, ...]``."""
         task_key, sample_key = jax.random.split(key)
         tasks = self.env.sample_tasks(task_key, self.config.num_tasks)
         keys = jax.random.split(sample_key, self.config.num_tasks)
-        return jax.vmap(self._sample_task, in_axes=(None, 0, 0))(params, tasks, keys)
+        return jax.vmap(self._sample_task, in_axes=(None, 0, 0))(meta, tasks, keys)
 
     def step(self, state: MetaState, key: jax.Array) -> tuple[MetaState, dict[str, jax.Array]]:
-        """Samples a meta-batch of tasks, adapts to each, and updates the initialisation."""
+        """Samples a meta-batch of tasks, adapts to each, and updates the meta-params."""
         c = self.config
-        train, valid, pre_returns, post_returns = self.sample_meta_batch(state.params, key)
+        meta = state.meta_params
+        train, valid, pre_returns, post_returns, adapted = self.sample_meta_batch(meta, key)
         metrics = {"pre_return": jnp.mean(pre_returns[:, 0]),
                    "post_return": jnp.mean(post_returns)}
+        opt_state = state.opt_state
         if c.outer == "trpo":
-            outputs_fn = lambda p: self.post_adaptation_dist(p, train, valid)
-            old_dist = jax.lax.stop_gradient(outputs_fn(state.params))
-            fvp = optim.gauss_newton_fvp(outputs_fn, self.kl_divergence(valid), state.params)
-            params, info = optim.trpo_step(
-                state.params, lambda p: self.surrogate(p, train, valid, old_dist), fvp,
+            outputs_fn = lambda m: self.post_adaptation_dist(m, train, valid)
+            old_dist = jax.lax.stop_gradient(outputs_fn(meta))
+            fvp = optim.gauss_newton_fvp(outputs_fn, self.kl_divergence(valid), meta)
+            meta, info = optim.trpo_step(
+                meta, lambda m: self.surrogate(m, train, valid, old_dist), fvp,
                 c.max_kl, c.cg_iters, c.cg_damping, c.ls_max_steps, c.ls_backtrack_ratio,
             )
-            opt_state = state.opt_state
             metrics.update(info._asdict())
+        elif c.outer == "reptile":
+            params = inner.reptile_update(meta["params"], adapted, c.outer_lr)
+            meta = {"params": params, "inner": meta["inner"]}
         else:
-            loss, grads = jax.value_and_grad(self.meta_loss)(state.params, train, valid)
-            updates, opt_state = self._outer_optimizer.update(grads, state.opt_state,
-                                                              state.params)
-            params = optax.apply_updates(state.params, updates)
+            loss, grads = jax.value_and_grad(self.meta_loss)(meta, train, valid)
+            updates, opt_state = self._outer_optimizer.update(grads, state.opt_state, meta)
+            meta = optax.apply_updates(meta, updates)
             metrics.update(loss_before=loss, grad_norm=optax.tree.norm(grads))
-        return MetaState(params, opt_state, state.iteration + 1), metrics
+        return MetaState(meta["params"], meta["inner"], opt_state, state.iteration + 1), metrics
 
     # ----- meta-test -----
 
-    def meta_test(self, params, tasks, key: jax.Array, num_steps: int, num_episodes: int,
+    def meta_test(self, meta, tasks, key: jax.Array, num_steps: int, num_episodes: int,
                   lr: float | jax.Array) -> jax.Array:
         """Mean episode return over ``tasks`` after 0..``num_steps`` adaptation steps of
-        ``num_episodes`` trajectories each with step size ``lr`` (a scalar or one per step):
-        shape ``[num_steps + 1]``."""
+        ``num_episodes`` trajectories each with step size ``lr`` (a scalar or one per step;
+        with Meta-SGD, ``lr / inner_lr`` scales the learned step sizes): ``[num_steps + 1]``."""
 
         def per_task(task, task_key):
             adapt_key, final_key = jax.random.split(task_key)
             adapted, _, returns = self.sample_and_adapt(
-                params, task, adapt_key, num_steps, num_episodes, lr
+                meta, task, adapt_key, num_steps, num_episodes, lr / self.config.inner_lr
             )
             final = rollout(self.env, self.policy, adapted, task, final_key, num_episodes,
                             self.horizon)
