@@ -21,12 +21,25 @@ class ConfigError(ValueError):
     """A bad configuration value, file or override."""
 
 
+# each algorithm of the MAML family is MAML with these settings (the run's ``maml.*`` values
+# must agree with them; ``algo=anil`` sets ``maml.adapt=head`` unless given otherwise)
+ALGORITHMS: dict[str, dict[str, Any]] = {
+    "maml": {},
+    "fomaml": {"first_order": True},
+    "metasgd": {"inner_rule": "meta_sgd"},
+    "anil": {"adapt": "head"},
+    "cavia": {"adapt": "context"},
+    "reptile": {"outer": "reptile", "first_order": True},
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class PolicyConfig:
     kind: str = "auto"
     hidden_sizes: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
     init_std: float = 1.0
+    context_dim: int = 0
 
     def __post_init__(self):
         checks.one_of("kind", self.kind, POLICY_KINDS)
@@ -36,6 +49,7 @@ class PolicyConfig:
         for size in self.hidden_sizes:
             checks.positive("hidden_sizes", size, integer=True)
         checks.positive("init_std", self.init_std)
+        checks.non_negative_int("context_dim", self.context_dim)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +101,7 @@ class TrainConfig:
 
     def __post_init__(self):
         checks.one_of("env", self.env, registered_envs())
-        checks.one_of("algo", self.algo, ("maml",))
+        checks.one_of("algo", self.algo, tuple(ALGORITHMS))
         checks.positive("num_iterations", self.num_iterations, integer=True)
         checks.non_negative_int("seed", self.seed)
         checks.positive("checkpoint_every", self.checkpoint_every, integer=True)
@@ -204,9 +218,18 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
-    """Defaults, then the file (if any), then the overrides."""
-    data = read_config_file(path) if path is not None else {}
-    return from_dict(TrainConfig, merge(data, parse_overrides(overrides)))
+    """Defaults, then the algorithm's presets (:data:`ALGORITHMS`), then the file (if any),
+    then the overrides."""
+    data = merge(read_config_file(path) if path is not None else {}, parse_overrides(overrides))
+    algo = data.get("algo", "maml")
+    if algo in ALGORITHMS:
+        presets = dict(ALGORITHMS[algo])
+        if algo == "reptile":
+            presets["outer_lr"] = 0.1
+        if algo == "cavia" and not data.get("policy", {}).get("context_dim"):
+            data = merge(data, {"policy": {"context_dim": 5}})
+        data = merge({"maml": presets}, data)
+    return from_dict(TrainConfig, data)
 
 
 def build_algorithm(config: TrainConfig) -> MAML:
@@ -219,7 +242,9 @@ def build_algorithm(config: TrainConfig) -> MAML:
     p = config.policy
     try:
         policy = make_policy(p.kind, env.obs_shape, env.action_space(), p.hidden_sizes,
-                             p.activation, p.init_std)
+                             p.activation, p.init_std, p.context_dim)
     except ValueError as err:
         raise ConfigError(f"policy.{err}") from None
+    if config.maml.adapt == "context" and not p.context_dim:
+        raise ConfigError("maml.adapt=context (CAVIA) needs policy.context_dim > 0")
     return MAML(env, policy, config.maml)

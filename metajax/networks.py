@@ -42,6 +42,15 @@ class MLP(nn.Module):
         return x
 
 
+def with_context(module: nn.Module, x: jax.Array, context_dim: int) -> jax.Array:
+    """CAVIA (Zintgraf et al. 2019): append a ``context`` parameter vector (zeros at init) to
+    every input; the inner loop adapts only it."""
+    if not context_dim:
+        return x
+    context = module.param("context", nn.initializers.zeros, (context_dim,))
+    return jnp.concatenate([x, jnp.broadcast_to(context, x.shape[:-1] + (context_dim,))], -1)
+
+
 class GaussianHead(nn.Module):
     """Mean from the torso, log-std a learned state-independent vector."""
 
@@ -49,9 +58,11 @@ class GaussianHead(nn.Module):
     action_dim: int
     activation: str = "tanh"
     init_std: float = 1.0
+    context_dim: int = 0
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> dict[str, jax.Array]:
+        obs = with_context(self, obs, self.context_dim)
         mean = nn.Dense(self.action_dim, **_dense)(MLP(self.hidden_sizes, self.activation)(obs))
         log_std = self.param(
             "log_std", nn.initializers.constant(math.log(self.init_std)), (self.action_dim,)
@@ -65,9 +76,11 @@ class CategoricalHead(nn.Module):
     hidden_sizes: Sequence[int]
     num_actions: int
     activation: str = "tanh"
+    context_dim: int = 0
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> dict[str, jax.Array]:
+        obs = with_context(self, obs, self.context_dim)
         torso = MLP(self.hidden_sizes, self.activation)(obs)
         return {"logits": nn.Dense(self.num_actions, **_dense)(torso)}
 
@@ -104,6 +117,7 @@ def make_policy(
     hidden_sizes: Sequence[int] = (64, 64),
     activation: str = "tanh",
     init_std: float = 1.0,
+    context_dim: int = 0,
 ) -> Policy:
     """Builds a policy for an action space (``kind="auto"``: Gaussian for a Box, categorical
     for a Discrete space); raises ``ValueError`` on a mismatch."""
@@ -113,6 +127,8 @@ def make_policy(
         kind = "categorical" if isinstance(action_space, spaces.Discrete) else "gaussian"
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+    if not isinstance(context_dim, int) or context_dim < 0:
+        raise ValueError(f"context_dim must be a non-negative integer, got {context_dim!r}")
     if not hidden_sizes or any(int(h) <= 0 for h in hidden_sizes):
         raise ValueError(f"hidden_sizes must be positive integers, got {list(hidden_sizes)}")
     if kind == "gaussian":
@@ -123,12 +139,13 @@ def make_policy(
             )
         if init_std <= 0:
             raise ValueError(f"init_std must be > 0, got {init_std}")
-        module = GaussianHead(tuple(hidden_sizes), action_space.shape[0], activation, init_std)
+        module = GaussianHead(tuple(hidden_sizes), action_space.shape[0], activation, init_std,
+                              context_dim)
         return Policy(module, DiagGaussian(), tuple(obs_shape))
     if not isinstance(action_space, spaces.Discrete):
         raise ValueError(
             f"kind 'categorical' needs a Discrete action space, the env has {action_space}; "
             "use kind 'gaussian' (or 'auto') for continuous actions"
         )
-    module = CategoricalHead(tuple(hidden_sizes), int(action_space.n), activation)
+    module = CategoricalHead(tuple(hidden_sizes), int(action_space.n), activation, context_dim)
     return Policy(module, Categorical(), tuple(obs_shape))

@@ -127,6 +127,7 @@ def test_python_dash_m_entry_point(tmp_path):
 
 
 def test_meta_step_traces_once(algo):
+    chex.clear_trace_counter()
     step = jax.jit(chex.assert_max_traces(algo.step, n=1))
     state = algo.init(jax.random.key(0))
     for i in range(3):
