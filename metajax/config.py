@@ -13,12 +13,25 @@ import yaml
 
 from metajax import checks
 from metajax.algorithms.maml import MAML, MAMLConfig
+from metajax.algorithms.regression import FewShotRegression
+from metajax.envs.sinusoid import Sinusoid
 from metajax.envs.registry import make, registered_envs
-from metajax.networks import ACTIVATIONS, POLICY_KINDS, make_policy
+from metajax.networks import ACTIVATIONS, POLICY_KINDS, Regressor, make_policy
 
 
 class ConfigError(ValueError):
     """A bad configuration value, file or override."""
+
+
+# supervised few-shot task families (trained by FewShotRegression): id -> shots
+SUPERVISED = {"Sinusoid-5shot": 5, "Sinusoid-10shot": 10, "Sinusoid-20shot": 20}
+# the MAML paper's sinusoid setup, used for those ids unless the run says otherwise
+SUPERVISED_DEFAULTS: dict[str, Any] = {
+    "num_iterations": 70_000, "checkpoint_every": 10_000,
+    "policy": {"hidden_sizes": [40, 40], "activation": "relu"},
+    "maml": {"num_tasks": 25, "inner_lr": 0.01, "outer": "adam", "outer_lr": 1e-3},
+    "meta_test": {"num_tasks": 600, "num_steps": 10, "lr": 0.01},
+}
 
 
 # each algorithm of the MAML family is MAML with these settings (the run's ``maml.*`` values
@@ -100,7 +113,7 @@ class TrainConfig:
     meta_test: MetaTestConfig = MetaTestConfig()
 
     def __post_init__(self):
-        checks.one_of("env", self.env, registered_envs())
+        checks.one_of("env", self.env, registered_envs() + tuple(SUPERVISED))
         checks.one_of("algo", self.algo, tuple(ALGORITHMS))
         checks.positive("num_iterations", self.num_iterations, integer=True)
         checks.non_negative_int("seed", self.seed)
@@ -222,6 +235,8 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     then the overrides."""
     data = merge(read_config_file(path) if path is not None else {}, parse_overrides(overrides))
     algo = data.get("algo", "maml")
+    if data.get("env") in SUPERVISED:
+        data = merge(SUPERVISED_DEFAULTS, data)
     if algo in ALGORITHMS:
         presets = dict(ALGORITHMS[algo])
         if algo == "reptile":
@@ -232,9 +247,11 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     return from_dict(TrainConfig, data)
 
 
-def build_algorithm(config: TrainConfig) -> MAML:
+def build_algorithm(config: TrainConfig) -> MAML | FewShotRegression:
     """The environment, policy and algorithm a config describes; a mismatch between the policy
     and the environment's action space is a :class:`ConfigError`."""
+    if config.env in SUPERVISED:
+        return _build_regression(config)
     try:
         env, _ = make(config.env, **config.env_kwargs)
     except (TypeError, ValueError) as err:
@@ -248,3 +265,14 @@ def build_algorithm(config: TrainConfig) -> MAML:
     if config.maml.adapt == "context" and not p.context_dim:
         raise ConfigError("maml.adapt=context (CAVIA) needs policy.context_dim > 0")
     return MAML(env, policy, config.maml)
+
+
+def _build_regression(config: TrainConfig) -> FewShotRegression:
+    p = config.policy
+    if config.maml.adapt == "context" and not p.context_dim:
+        raise ConfigError("maml.adapt=context (CAVIA) needs policy.context_dim > 0")
+    network = Regressor(p.hidden_sizes, p.activation, 1, p.context_dim)
+    try:
+        return FewShotRegression(Sinusoid(SUPERVISED[config.env]), network, config.maml)
+    except ValueError as err:
+        raise ConfigError(f"maml.{err}") from None

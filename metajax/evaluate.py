@@ -30,8 +30,9 @@ def meta_test(algo: MAML, meta, protocol: MetaTestConfig) -> np.ndarray:
     return np.asarray(run(meta, tasks, run_key, lr=lrs))
 
 
-def format_table(returns: Sequence[float], published: Sequence[float] | None = None) -> str:
-    header = "| adaptation steps | mean return |" + (" published |" if published else "")
+def format_table(returns: Sequence[float], published: Sequence[float] | None = None,
+                 header: str = "mean return") -> str:
+    header = f"| adaptation steps | {header} |" + (" published |" if published else "")
     rule = "|---|---|" + ("---|" if published else "")
     rows = [header, rule]
     for i, value in enumerate(returns):

@@ -85,6 +85,20 @@ class CategoricalHead(nn.Module):
         return {"logits": nn.Dense(self.num_actions, **_dense)(torso)}
 
 
+class Regressor(nn.Module):
+    """MLP regressor ``R^d -> R^out`` (the MAML sinusoid network is 40-40 ReLU)."""
+
+    hidden_sizes: Sequence[int] = (40, 40)
+    activation: str = "relu"
+    out_dim: int = 1
+    context_dim: int = 0
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = with_context(self, x, self.context_dim)
+        return nn.Dense(self.out_dim, **_dense)(MLP(self.hidden_sizes, self.activation)(x))
+
+
 @dataclasses.dataclass(frozen=True)
 class Policy:
     """A stochastic policy as pure functions: ``init(key) -> params``,

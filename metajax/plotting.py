@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 def plot_learning_curves(
     records: Sequence[dict], path: str | Path, title: str = "",
     meta_test: Sequence[float] | None = None,
+    names: tuple[str, str] = ("pre_return", "post_return"), ylabel: str = "mean episode return",
 ) -> None:
     """Pre- and post-adaptation return per meta-iteration, and the meta-test returns after
     each adaptation step if given, written as a PNG."""
@@ -21,15 +22,15 @@ def plot_learning_curves(
     fig, axes = plt.subplots(1, ncols, figsize=(5.5 * ncols, 4), squeeze=False)
     ax = axes[0, 0]
     its = [r["iteration"] for r in records]
-    ax.plot(its, [r["pre_return"] for r in records], label="pre-adaptation")
-    ax.plot(its, [r["post_return"] for r in records], label="post-adaptation")
-    ax.set(xlabel="meta-iteration", ylabel="mean episode return", title=title or "meta-training")
+    ax.plot(its, [r[names[0]] for r in records], label="pre-adaptation")
+    ax.plot(its, [r[names[1]] for r in records], label="post-adaptation")
+    ax.set(xlabel="meta-iteration", ylabel=ylabel, title=title or "meta-training")
     ax.grid(alpha=0.3)
     ax.legend()
     if meta_test is not None:
         ax = axes[0, 1]
         ax.plot(range(len(meta_test)), meta_test, marker="o")
-        ax.set(xlabel="adaptation steps", ylabel="mean episode return",
+        ax.set(xlabel="adaptation steps", ylabel=ylabel,
                title="meta-test on held-out tasks")
         ax.set_xticks(range(len(meta_test)))
         ax.grid(alpha=0.3)

@@ -78,7 +78,8 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
             records.append(record)
             metrics_file.write(json.dumps(record) + "\n")
             metrics_file.flush()
-            returns = f"pre {record['pre_return']:8.2f}  post {record['post_return']:8.2f}"
+            pre, post = algo.score_names
+            returns = f"{pre} {record[pre]:8.3f}  {post} {record[post]:8.3f}"
             progress.update(bar, advance=1, returns=returns)
             if not console.is_terminal and ((i + 1) % log_every == 0 or i == 0):
                 console.print(f"iteration {i + 1:5d}/{n}  {returns}  ({durations[-1]:.2f} s)")
@@ -91,7 +92,7 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
                   f"(seed {config.meta_test.seed}, {config.meta_test.num_episodes} episodes "
                   f"per step, step sizes {config.meta_test.schedule}):")
     returns = meta_test(algo, state.meta_params, config.meta_test)
-    console.print(format_table(returns))
+    console.print(format_table(returns, header=_score_label(algo)))
     seconds_per_iteration = statistics.median(durations)
     write_json_atomic(run_dir / "meta_test.json", {
         "protocol": config.to_dict()["meta_test"], "iteration": n,
@@ -103,7 +104,12 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
         "final": records[-1],
     })
     plot_learning_curves(records, run_dir / "learning_curves.png",
-                         f"{config.algo} on {config.env}", meta_test=list(returns))
+                         f"{config.algo} on {config.env}", meta_test=list(returns),
+                         names=algo.score_names, ylabel=_score_label(algo))
     console.print(f"wrote {run_dir}/{{metrics.jsonl, learning_curves.png, config.json, "
                   "meta_test.json, checkpoints/}")
     return TrainResult(run_dir, state, records, returns, compile_seconds, seconds_per_iteration)
+
+
+def _score_label(algo) -> str:
+    return "mean squared error" if algo.score_names[0].endswith("mse") else "mean return"

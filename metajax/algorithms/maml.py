@@ -96,6 +96,8 @@ class MAML:
     policy: Policy
     config: MAMLConfig
 
+    score_names = ("pre_return", "post_return")
+
     @property
     def horizon(self) -> int:
         return self.env.max_steps_in_episode
