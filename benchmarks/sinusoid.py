@@ -29,7 +29,7 @@ PUBLISHED = {  # Meta-SGD paper, Table 1 (mean squared error after one step)
 }
 ALGOS = {
     "maml": [], "fomaml": [], "metasgd": [], "anil": [],
-    "reptile": ["maml.inner_steps=5", "maml.inner_lr=0.01", "maml.outer_lr=0.01"],
+    "reptile": [],  # presets: 5 inner steps, outer step 0.01
 }
 
 

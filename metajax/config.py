@@ -234,16 +234,18 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     """Defaults, then the algorithm's presets (:data:`ALGORITHMS`), then the file (if any),
     then the overrides."""
     data = merge(read_config_file(path) if path is not None else {}, parse_overrides(overrides))
+    base: dict[str, Any] = dict(SUPERVISED_DEFAULTS) if data.get("env") in SUPERVISED else {}
     algo = data.get("algo", "maml")
-    if data.get("env") in SUPERVISED:
-        data = merge(SUPERVISED_DEFAULTS, data)
     if algo in ALGORITHMS:
         presets = dict(ALGORITHMS[algo])
-        if algo == "reptile":
+        if algo == "reptile":  # outer step size; on sinusoids 5 inner steps (0.1 diverged)
             presets["outer_lr"] = 0.1
-        if algo == "cavia" and not data.get("policy", {}).get("context_dim"):
-            data = merge(data, {"policy": {"context_dim": 5}})
-        data = merge({"maml": presets}, data)
+            if data.get("env") in SUPERVISED:
+                presets.update(outer_lr=0.01, inner_steps=5)
+        base = merge(base, {"maml": presets})
+        if algo == "cavia":
+            base = merge(base, {"policy": {"context_dim": 5}})
+    data = merge(base, data)
     return from_dict(TrainConfig, data)
 
 

@@ -66,3 +66,12 @@ def test_short_maml_run_learns_to_adapt():
 def test_trpo_is_rejected_for_regression():
     with pytest.raises(ConfigError, match="outer must be reptile or one of adam"):
         build_algorithm(load_config(None, ["env=Sinusoid-5shot", "maml.outer=trpo"]))
+
+
+def test_algorithm_presets_win_over_task_defaults():
+    config = load_config(None, ["env=Sinusoid-5shot", "algo=reptile"])
+    assert (config.maml.outer, config.maml.first_order, config.maml.inner_steps) == (
+        "reptile", True, 5)
+    config = load_config(None, ["env=Sinusoid-5shot", "algo=metasgd", "maml.inner_lr=0.02"])
+    assert (config.maml.outer, config.maml.inner_rule, config.maml.inner_lr) == (
+        "adam", "meta_sgd", 0.02)
