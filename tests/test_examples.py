@@ -23,3 +23,8 @@ def test_quickstart_example():
 def test_custom_task_example():
     metrics = _load("custom_task").main(iterations=2, tasks=2, episodes=2, horizon=10)
     assert np.isfinite(float(metrics["post_return"]))
+
+
+def test_meta_learning_family_example():
+    results = _load("meta_learning_family").main(iterations=20, rl_iterations=2, small=True)
+    assert len(results) == 7 and all(np.isfinite(v).all() for v in results.values())
