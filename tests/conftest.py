@@ -1,6 +1,5 @@
 """Shared tiny configurations so the suite compiles few programs and runs in minutes."""
 
-import jax
 import pytest
 
 import metajax
