@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 from metajax import baselines, estimators
 from metajax.rollout import Trajectory
@@ -18,6 +19,9 @@ class Batch(NamedTuple):
     action: jax.Array
     advantage: jax.Array
     valid: jax.Array
+    reward: jax.Array  # raw rewards (DiCE works on rewards, not advantages)
+    value: jax.Array  # the baseline's prediction
+    gamma: jax.Array  # the discount, a scalar carried with the data
 
 
 def make_batch(
@@ -41,4 +45,5 @@ def make_batch(
     if normalize_advantages:
         advantages = estimators.normalize(advantages, trajectory.valid)
     return Batch(trajectory.obs, trajectory.action, jax.lax.stop_gradient(advantages),
-                 trajectory.valid)
+                 trajectory.valid, trajectory.reward, jax.lax.stop_gradient(values),
+                 jnp.asarray(gamma, trajectory.reward.dtype))

@@ -43,6 +43,9 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
     "anil": {"adapt": "head"},
     "cavia": {"adapt": "context"},
     "reptile": {"outer": "reptile", "first_order": True},
+    "promp": {"estimator": "lvc", "outer": "promp"},
+    "emaml": {"exploration": True},
+    "dice": {"estimator": "dice"},
 }
 
 

@@ -1,6 +1,8 @@
 """MAML for RL (Finn et al. 2017) with exact second-order meta-gradients, and its family on the
 same code: FOMAML (``first_order``), Meta-SGD (``inner_rule="meta_sgd"``), ANIL
-(``adapt="head"``), CAVIA (``adapt="context"``) and Reptile (``outer="reptile"``).
+(``adapt="head"``), CAVIA (``adapt="context"``), Reptile (``outer="reptile"``), the inner
+meta-gradient estimators VPG, DiCE and LVC (``estimator``), ProMP (``estimator="lvc"``,
+``outer="promp"``) and E-MAML (``exploration=True``).
 
 Inner loop: ``inner_steps`` steps of the VPG loss with step size ``inner_lr``, each on fresh
 trajectories sampled with the current adapted params (as pytorch-maml-rl does). Outer loop:
@@ -26,13 +28,13 @@ from flax import struct
 from metajax import checks, inner, optim
 from metajax.batch import Batch, make_batch
 from metajax.envs.base import TaskEnvironment
-from metajax.estimators import masked_mean
-from metajax.losses import surrogate_loss_and_kl, vpg_loss
+from metajax.estimators import masked_mean, normalize
+from metajax.losses import ESTIMATORS, magic_box, surrogate_loss_and_kl, vpg_loss
 from metajax.networks import Policy
 from metajax.rollout import rollout
 
 OPTAX_OUTER = ("adam", "adamw", "sgd", "rmsprop", "lamb", "lion")
-OUTER = ("trpo", "reptile") + OPTAX_OUTER
+OUTER = ("trpo", "promp", "reptile") + OPTAX_OUTER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +48,8 @@ class MAMLConfig:
     inner_rule: str = "sgd"
     adapt: str = "all"
     first_order: bool = False
+    estimator: str = "vpg"
+    exploration: bool = False
     gamma: float = 0.99
     gae_lambda: float = 1.0
     normalize_advantages: bool = True
@@ -57,9 +61,13 @@ class MAMLConfig:
     cg_damping: float = 1e-5
     ls_max_steps: int = 15
     ls_backtrack_ratio: float = 0.8
+    promp_steps: int = 5
+    clip_eps: float = 0.3
+    kl_coef: float = 5e-4
 
     def __post_init__(self):
-        for name in ("num_tasks", "num_episodes", "inner_steps", "cg_iters", "ls_max_steps"):
+        for name in ("num_tasks", "num_episodes", "inner_steps", "cg_iters", "ls_max_steps",
+                     "promp_steps"):
             checks.positive(name, getattr(self, name), integer=True)
         for name in ("inner_lr", "outer_lr", "max_kl"):
             checks.positive(name, getattr(self, name))
@@ -68,6 +76,9 @@ class MAMLConfig:
         checks.in_interval("ls_backtrack_ratio", self.ls_backtrack_ratio, 1e-6, 1.0 - 1e-6)
         checks.in_interval("cg_damping", self.cg_damping, 0.0, float("inf"))
         checks.in_interval("baseline_reg", self.baseline_reg, 0.0, float("inf"))
+        checks.in_interval("clip_eps", self.clip_eps, 0.0, 1.0)
+        checks.in_interval("kl_coef", self.kl_coef, 0.0, float("inf"))
+        checks.one_of("estimator", self.estimator, tuple(ESTIMATORS))
         checks.one_of("outer", self.outer, OUTER)
         checks.one_of("inner_rule", self.inner_rule, inner.INNER_RULES)
         checks.one_of("adapt", self.adapt, inner.ADAPT_MODES)
@@ -104,7 +115,8 @@ class MAML:
 
     @property
     def _outer_optimizer(self) -> optax.GradientTransformation:
-        return getattr(optax, self.config.outer)(self.config.outer_lr)
+        name = "adam" if self.config.outer == "promp" else self.config.outer
+        return getattr(optax, name)(self.config.outer_lr)
 
     @property
     def rule(self) -> inner.InnerRule:
@@ -113,7 +125,7 @@ class MAML:
     def init(self, key: jax.Array) -> MetaState:
         params = self.policy.init(key)
         meta = {"params": params, "inner": self.rule.init(params)}
-        uses_optax = self.config.outer in OPTAX_OUTER
+        uses_optax = self.config.outer in OPTAX_OUTER + ("promp",)
         opt_state = self._outer_optimizer.init(meta) if uses_optax else ()
         return MetaState(params, meta["inner"], opt_state, jnp.zeros((), jnp.int32))
 
@@ -125,7 +137,7 @@ class MAML:
                           c.baseline_reg)
 
     def _inner_loss(self, params, batch: Batch) -> jax.Array:
-        return vpg_loss(self.policy, params, batch)
+        return ESTIMATORS[self.config.estimator](self.policy, params, batch)
 
     def adapt_on_batches(self, meta, batches: Batch):
         """Adapted params after one inner step per batch (leading axis = steps) from the
@@ -192,20 +204,63 @@ class MAML:
         adapt = lambda tr, va: self.policy.apply(self.adapt_on_batches(meta, tr), va.obs)
         return jax.vmap(adapt)(train, valid)
 
-    def meta_loss(self, meta, train: Batch, valid: Batch) -> jax.Array:
+    def meta_loss(self, meta, train: Batch, valid: Batch, post_returns=None) -> jax.Array:
         """Mean over tasks of the post-adaptation VPG loss; its gradient is the MAML
-        meta-gradient (trajectories held fixed)."""
+        meta-gradient (trajectories held fixed); plus the E-MAML term if ``exploration``."""
         per_task = lambda tr, va: vpg_loss(self.policy, self.adapt_on_batches(meta, tr), va)
-        return jnp.mean(jax.vmap(per_task)(train, valid))
+        loss = jnp.mean(jax.vmap(per_task)(train, valid))
+        return loss + self.exploration_loss(meta, train, post_returns)
 
-    def surrogate(self, meta, train: Batch, valid: Batch, old_dist):
-        """Mean over tasks of TRPO's post-adaptation surrogate loss and KL."""
+    def surrogate(self, meta, train: Batch, valid: Batch, old_dist, post_returns=None):
+        """Mean over tasks of TRPO's post-adaptation surrogate loss (plus the E-MAML term if
+        ``exploration``) and KL."""
         def per_task(tr, va, old):
             adapted = self.adapt_on_batches(meta, tr)
             return surrogate_loss_and_kl(self.policy, adapted, va, old)
 
         loss, kl = jax.vmap(per_task)(train, valid, old_dist)
-        return jnp.mean(loss), jnp.mean(kl)
+        return jnp.mean(loss) + self.exploration_loss(meta, train, post_returns), jnp.mean(kl)
+
+    def _pre_update_params(self, meta):
+        mask = inner.adapt_mask(meta["params"], self.config.adapt)
+        return inner.start(meta["params"], mask, self.config.adapt == "context")
+
+    def exploration_loss(self, meta, train: Batch, post_returns) -> jax.Array:
+        """E-MAML's term (Al-Shedivat et al. 2018; Stadie et al. 2018): the score function of
+        the first pre-update batch, ``magic_box(log pi)``, weighted by each task's
+        post-adaptation return, normalised across tasks (and log-probs averaged over steps, so
+        its scale matches the VPG loss). It is the gradient of the expected post-adaptation
+        return through the pre-update sampling distribution, which MAML-RL drops. Zero unless
+        ``exploration``."""
+        if not self.config.exploration or post_returns is None:
+            return jnp.zeros(())
+        params = self._pre_update_params(meta)
+        first = jax.tree.map(lambda x: x[:, 0], train)
+        log_prob = jax.vmap(lambda b: masked_mean(
+            self.policy.log_prob(params, b.obs, b.action), b.valid))(first)
+        weight = jax.lax.stop_gradient(normalize(post_returns, jnp.ones_like(post_returns)))
+        return -jnp.mean(magic_box(log_prob) * weight)
+
+    def promp_loss(self, meta, train: Batch, valid: Batch, old_post, old_pre, post_returns):
+        """ProMP's outer objective (Rothfuss et al. 2019): the PPO-clip surrogate of the
+        adapted policy, plus ``kl_coef`` times the KL of the pre-update policy to the one that
+        sampled, plus the E-MAML term if ``exploration``."""
+        c = self.config
+        dist = self.policy.distribution
+
+        def per_task(tr, va, old, old0):
+            adapted = self.adapt_on_batches(meta, tr)
+            new = self.policy.apply(adapted, va.obs)
+            ratio = jnp.exp(dist.log_prob(new, va.action) - dist.log_prob(old, va.action))
+            clipped = jnp.clip(ratio, 1.0 - c.clip_eps, 1.0 + c.clip_eps)
+            surrogate = -masked_mean(jnp.minimum(ratio * va.advantage,
+                                                 clipped * va.advantage), va.valid)
+            pre = self.policy.apply(self._pre_update_params(meta), tr.obs[0])
+            return surrogate, masked_mean(dist.kl(old0, pre), tr.valid[0])
+
+        surrogate, kl = jax.vmap(per_task)(train, valid, old_post, old_pre)
+        return (jnp.mean(surrogate) + c.kl_coef * jnp.mean(kl)
+                + self.exploration_loss(meta, train, post_returns))
 
     def kl_divergence(self, valid: Batch):
         """``(old, new) -> mean over tasks of the masked mean KL(new || old)`` on ``valid``."""
@@ -242,15 +297,30 @@ class MAML:
             old_dist = jax.lax.stop_gradient(outputs_fn(meta))
             fvp = optim.gauss_newton_fvp(outputs_fn, self.kl_divergence(valid), meta)
             meta, info = optim.trpo_step(
-                meta, lambda m: self.surrogate(m, train, valid, old_dist), fvp,
+                meta, lambda m: self.surrogate(m, train, valid, old_dist, post_returns), fvp,
                 c.max_kl, c.cg_iters, c.cg_damping, c.ls_max_steps, c.ls_backtrack_ratio,
             )
             metrics.update(info._asdict())
+        elif c.outer == "promp":
+            old_post = jax.lax.stop_gradient(self.post_adaptation_dist(meta, train, valid))
+            old_pre = jax.lax.stop_gradient(jax.vmap(
+                lambda tr: self.policy.apply(self._pre_update_params(meta), tr.obs[0]))(train))
+            loss_fn = lambda m: self.promp_loss(m, train, valid, old_post, old_pre, post_returns)
+
+            def ppo_step(carry, _):
+                meta, opt_state = carry
+                loss, grads = jax.value_and_grad(loss_fn)(meta)
+                updates, opt_state = self._outer_optimizer.update(grads, opt_state, meta)
+                return (optax.apply_updates(meta, updates), opt_state), loss
+
+            (meta, opt_state), losses = jax.lax.scan(ppo_step, (meta, opt_state), None,
+                                                     length=c.promp_steps)
+            metrics.update(loss_before=losses[0], loss_after=loss_fn(meta))
         elif c.outer == "reptile":
             params = inner.reptile_update(meta["params"], adapted, c.outer_lr)
             meta = {"params": params, "inner": meta["inner"]}
         else:
-            loss, grads = jax.value_and_grad(self.meta_loss)(meta, train, valid)
+            loss, grads = jax.value_and_grad(self.meta_loss)(meta, train, valid, post_returns)
             updates, opt_state = self._outer_optimizer.update(grads, state.opt_state, meta)
             meta = optax.apply_updates(meta, updates)
             metrics.update(loss_before=loss, grad_norm=optax.tree.norm(grads))
