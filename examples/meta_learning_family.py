@@ -8,13 +8,13 @@ import argparse
 
 import jax
 
-from metajax.config import ALGORITHMS, build_algorithm, load_config
+from metajax.config import ALGORITHMS, RL_ONLY, build_algorithm, load_config
 
 
 def main(iterations: int = 3000, rl_iterations: int = 20, small: bool = False) -> dict:
     results = {}
     size = ["policy.hidden_sizes=[16]", "maml.num_tasks=4"] if small else []
-    for name in ALGORITHMS:  # maml, fomaml, metasgd, anil, cavia, reptile
+    for name in [a for a in ALGORITHMS if a not in RL_ONLY]:  # the MAML family
         algo = build_algorithm(load_config(None, ["env=Sinusoid-10shot", f"algo={name}", *size]))
         train = jax.jit(algo.train, static_argnums=2)
         state, _ = train(algo.init(jax.random.key(0)), jax.random.key(1), iterations)

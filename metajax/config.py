@@ -47,6 +47,8 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
     "emaml": {"exploration": True},
     "dice": {"estimator": "dice"},
 }
+# meta-gradient estimators of the RL objective: no meaning for supervised regression
+RL_ONLY = ("promp", "emaml", "dice")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,6 +275,10 @@ def build_algorithm(config: TrainConfig) -> MAML | FewShotRegression:
 
 
 def _build_regression(config: TrainConfig) -> FewShotRegression:
+    if config.algo in RL_ONLY:
+        raise ConfigError(f"algo {config.algo} is an RL meta-gradient estimator; for "
+                          f"{config.env} use one of "
+                          + ", ".join(a for a in ALGORITHMS if a not in RL_ONLY))
     p = config.policy
     if config.maml.adapt == "context" and not p.context_dim:
         raise ConfigError("maml.adapt=context (CAVIA) needs policy.context_dim > 0")

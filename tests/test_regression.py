@@ -7,7 +7,7 @@ import pytest
 
 from metajax.algorithms.maml import MAMLConfig
 from metajax.algorithms.regression import FewShotRegression
-from metajax.config import ALGORITHMS, ConfigError, build_algorithm, load_config
+from metajax.config import ALGORITHMS, RL_ONLY, ConfigError, build_algorithm, load_config
 from metajax.envs.sinusoid import Sinusoid
 from metajax.networks import Regressor
 
@@ -34,7 +34,7 @@ def test_meta_sgd_with_frozen_step_sizes_equals_maml_on_regression():
                                maml.meta_loss(plain, support, query), rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+@pytest.mark.parametrize("name", sorted(set(ALGORITHMS) - set(RL_ONLY)))
 def test_every_algorithm_trains_on_sinusoid_and_traces_once(name):
     config = load_config(None, ["env=Sinusoid-5shot", f"algo={name}", "maml.num_tasks=4",
                                 "policy.hidden_sizes=[16]"])
@@ -60,6 +60,11 @@ def test_short_maml_run_learns_to_adapt():
                                                     jax.random.key(3), 1)
     # a sinusoid of amplitude U[0.1, 5] has variance about 4.2 around zero
     assert float(mse[1]) < 0.5 * float(mse[0]) and float(mse[1]) < 1.5, mse
+
+
+def test_rl_estimators_are_rejected_for_regression():
+    with pytest.raises(ConfigError, match="algo promp is an RL meta-gradient estimator"):
+        build_algorithm(load_config(None, ["env=Sinusoid-5shot", "algo=promp"]))
 
 
 def test_trpo_is_rejected_for_regression():
