@@ -7,7 +7,7 @@ Shared budget per environment: the same meta-iterations, tasks per meta-batch (2
 trajectories per task (20), policy and inner step size for every algorithm; each algorithm's
 own settings are its preset (`metajax.config.ALGORITHMS`).
 
-    python benchmarks/rl_family.py [--nav-iterations 60] [--iterations 150]
+    python benchmarks/rl_family.py [--nav-iterations 60] [--iterations 500]
 """
 
 from __future__ import annotations
@@ -60,13 +60,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nav-iterations", type=int, default=60)
-    parser.add_argument("--iterations", type=int, default=150)
+    parser.add_argument("--iterations", type=int, default=500)
     parser.add_argument("--envs", nargs="+", default=list(ENVS))
     parser.add_argument("--algos", nargs="+", default=list(ALGORITHMS))
     parser.add_argument("--out", default=str(HERE / "results" / "rl_family.json"))
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of other environments already in --out")
     args = parser.parse_args()
 
     rows = []
+    if args.merge and Path(args.out).is_file():
+        rows = [r for r in json.loads(Path(args.out).read_text())["rows"]
+                if r["env"] not in args.envs]
     for env_id in args.envs:
         n = args.nav_iterations if env_id.startswith("Navigation") else args.iterations
         for name in args.algos:

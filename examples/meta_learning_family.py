@@ -24,15 +24,16 @@ def main(iterations: int = 3000, rl_iterations: int = 20, small: bool = False) -
         results[f"sinusoid/{name}"] = (float(mse[0]), float(mse[1]))
         print(f"sinusoid 10-shot {name:8s} MSE before {mse[0]:.3f}  after one step {mse[1]:.3f}")
 
-    # the same presets on an RL task distribution
-    algo = build_algorithm(load_config(None, ["env=BernoulliBandit-5", "algo=metasgd",
-                                              "maml.inner_lr=0.5", *size]))
-    state, step = algo.init(jax.random.key(0)), jax.jit(algo.step)
-    for i in range(rl_iterations):
-        state, metrics = step(state, jax.random.key(i))
-    results["bandit/metasgd"] = (float(metrics["pre_return"]), float(metrics["post_return"]))
-    print(f"BernoulliBandit-5 metasgd: pre {results['bandit/metasgd'][0]:.2f} "
-          f"post {results['bandit/metasgd'][1]:.2f}")
+    # the same presets on an RL task distribution, plus the RL meta-gradient estimators
+    for name in ("metasgd", "promp", "emaml", "dice"):
+        algo = build_algorithm(load_config(None, ["env=BernoulliBandit-5", f"algo={name}",
+                                                  "maml.inner_lr=0.5", *size]))
+        state, step = algo.init(jax.random.key(0)), jax.jit(algo.step)
+        for i in range(rl_iterations):
+            state, metrics = step(state, jax.random.key(i))
+        pre, post = float(metrics["pre_return"]), float(metrics["post_return"])
+        results[f"bandit/{name}"] = (pre, post)
+        print(f"BernoulliBandit-5 {name:8s} pre {pre:.2f}  post {post:.2f}")
     return results
 
 
