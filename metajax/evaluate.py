@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from functools import partial
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -24,10 +24,17 @@ def meta_test(algo: MAML, meta, protocol: MetaTestConfig) -> np.ndarray:
     key = jax.random.key(protocol.seed)
     task_key, run_key = jax.random.split(key)
     tasks = algo.env.sample_tasks(task_key, protocol.num_tasks)
-    run = jax.jit(partial(algo.meta_test, num_steps=protocol.num_steps,
-                          num_episodes=protocol.num_episodes))
     lrs = jnp.asarray(protocol.schedule, jnp.float32).reshape(protocol.num_steps)
-    return np.asarray(run(meta, tasks, run_key, lr=lrs))
+    run = _compiled_meta_test(algo, protocol.num_steps, protocol.num_episodes)
+    return np.asarray(run(meta, tasks, run_key, lrs))
+
+
+@lru_cache(maxsize=32)
+def _compiled_meta_test(algo, num_steps: int, num_episodes: int):
+    """One jitted meta-test per (algorithm, steps, episodes): protocols that differ only in
+    step sizes, seeds or task count reuse it instead of re-tracing."""
+    jitted = jax.jit(algo.meta_test, static_argnums=(3, 4))
+    return lambda meta, tasks, key, lrs: jitted(meta, tasks, key, num_steps, num_episodes, lrs)
 
 
 def format_table(returns: Sequence[float], published: Sequence[float] | None = None,

@@ -158,7 +158,7 @@ class MAML:
         c = self.config
         scales = jnp.broadcast_to(scale, (num_steps,))
         mask = inner.adapt_mask(meta["params"], c.adapt)
-        params = inner.start(meta["params"], mask, c.adapt == "context")
+        params = self._pre_update_params(meta)
         rule = self.rule
 
         def one_step(carry, inputs):
