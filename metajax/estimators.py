@@ -44,6 +44,28 @@ def gae_advantages(
     return advantages * valid
 
 
+def gae_with_dones(
+    rewards: jax.Array, values: jax.Array, dones: jax.Array, last_value: jax.Array,
+    gamma: float, gae_lambda: float
+) -> jax.Array:
+    """GAE over a ``[T]`` rollout fragment that may cross episode ends (PPO's convention):
+    ``dones[t]`` says step ``t`` ended an episode (no bootstrap past it), and ``last_value``
+    bootstraps the fragment's own end. Returns the advantages; targets are ``adv + values``."""
+    not_done = 1.0 - dones.astype(rewards.dtype)
+    next_values = jnp.concatenate([values[1:], jnp.reshape(last_value, (1,))])
+    deltas = rewards + gamma * next_values * not_done - values
+
+    def backward(carry, inputs):
+        delta, mask = inputs
+        carry = delta + gamma * gae_lambda * mask * carry
+        return carry, carry
+
+    _, advantages = jax.lax.scan(
+        backward, jnp.zeros((), rewards.dtype), (deltas, not_done), reverse=True
+    )
+    return advantages
+
+
 def masked_mean(x: jax.Array, valid: jax.Array) -> jax.Array:
     """Mean of ``x`` over the entries where ``valid`` is 1."""
     return jnp.sum(x * valid) / jnp.maximum(jnp.sum(valid), 1.0)

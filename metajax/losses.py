@@ -1,4 +1,4 @@
-"""Policy-gradient losses for one task's batch (vmap over tasks)."""
+"""Policy-gradient losses for one task's batch (vmap over tasks), and PPO's losses."""
 
 from __future__ import annotations
 
@@ -42,6 +42,23 @@ def dice_loss(policy: Policy, params, batch: Batch) -> jax.Array:
     per_step = discount * (magic_box(dependencies) * batch.reward
                            + (1.0 - magic_box(log_prob)) * batch.value) * batch.valid
     return -jnp.mean(jnp.sum(per_step, axis=-1))
+
+
+def ppo_clip_loss(log_prob: jax.Array, old_log_prob: jax.Array, advantage: jax.Array,
+                  clip_eps: float) -> jax.Array:
+    """PPO's clipped surrogate (Schulman et al. 2017), negated and averaged:
+    ``-mean min(rho A, clip(rho, 1 - eps, 1 + eps) A)`` with ``rho = pi / pi_old``."""
+    ratio = jnp.exp(log_prob - old_log_prob)
+    clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
+    return -jnp.mean(jnp.minimum(ratio * advantage, clipped * advantage))
+
+
+def clipped_value_loss(value: jax.Array, old_value: jax.Array, target: jax.Array,
+                       clip_eps: float) -> jax.Array:
+    """PPO's value loss with the update clipped around the old prediction (as in openai
+    baselines and PureJaxRL): ``0.5 mean max((v - G)^2, (v_old + clip(v - v_old) - G)^2)``."""
+    clipped = old_value + jnp.clip(value - old_value, -clip_eps, clip_eps)
+    return 0.5 * jnp.mean(jnp.maximum((value - target) ** 2, (clipped - target) ** 2))
 
 
 ESTIMATORS = {"vpg": vpg_loss, "lvc": lvc_loss, "dice": dice_loss}

@@ -1,0 +1,266 @@
+"""RL^2 (Duan et al. 2016): a recurrent policy trained across trials adapts in its activations.
+
+The environment is :class:`~metajax.envs.trials.Trials` (``n`` episodes per task, previous
+action, reward and done flag in the observation); the policy is a GRU actor-critic whose hidden
+state is reset only at trial boundaries. Training is PPO (Schulman et al. 2017), as in
+PureJaxRL's recurrent PPO: ``num_envs`` parallel trials stepped for ``num_steps`` steps, GAE
+that bootstraps across episode ends inside a trial but never across a trial's end, then
+``update_epochs`` epochs of minibatches over whole sequences with backpropagation through time
+from the hidden state stored at the start of the rollout. The paper used TRPO; PPO is what
+current RL^2 implementations use.
+
+``RL2.step`` is one PPO update (a pure function of ``(state, key)``); :func:`make_train` scans
+it into one jitted ``train(key)``, so ``jax.jit(jax.vmap(train))`` trains many seeds at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from metajax import checks
+from metajax.envs.trials import Trials
+from metajax.estimators import gae_with_dones
+from metajax.losses import clipped_value_loss, ppo_clip_loss
+from metajax.recurrent import RecurrentPolicy
+
+
+@dataclasses.dataclass(frozen=True)
+class RL2Config:
+    """RL^2-PPO hyperparameters. ``num_steps=0`` means one trial per update."""
+
+    trial_episodes: int = 10
+    num_envs: int = 128
+    num_steps: int = 0
+    hidden_size: int = 128
+    lr: float = 1e-3
+    anneal_lr: bool = True
+    gamma: float = 0.99
+    gae_lambda: float = 0.3
+    clip_eps: float = 0.2
+    vf_coef: float = 0.5
+    ent_coef: float = 0.01
+    max_grad_norm: float = 0.5
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    normalize_advantages: bool = True
+
+    def __post_init__(self):
+        for name in ("trial_episodes", "num_envs", "hidden_size", "update_epochs",
+                     "num_minibatches"):
+            checks.positive(name, getattr(self, name), integer=True)
+        checks.non_negative_int("num_steps", self.num_steps)
+        for name in ("lr", "max_grad_norm"):
+            checks.positive(name, getattr(self, name))
+        for name in ("gamma", "gae_lambda", "clip_eps"):
+            checks.in_interval(name, getattr(self, name), 0.0, 1.0)
+        for name in ("vf_coef", "ent_coef"):
+            checks.in_interval(name, getattr(self, name), 0.0, float("inf"))
+        if self.num_envs % self.num_minibatches:
+            raise ValueError(f"num_envs ({self.num_envs}) must be divisible by "
+                             f"num_minibatches ({self.num_minibatches})")
+
+
+@struct.dataclass
+class RL2State:
+    """Everything RL^2 carries from one update to the next (a checkpointable pytree)."""
+
+    params: Any
+    opt_state: Any
+    env_state: Any  # [num_envs] trial states
+    obs: jax.Array  # [num_envs, obs_dim] the next observation
+    reset: jax.Array  # [num_envs] True where ``obs`` starts a new trial
+    hidden: jax.Array  # [num_envs, hidden_size]
+    trial_return: jax.Array  # [num_envs] return so far of the running trial
+    iteration: jax.Array
+
+    @property
+    def meta_params(self):
+        return self.params
+
+
+class Transition(NamedTuple):
+    obs: jax.Array
+    reset: jax.Array
+    action: jax.Array
+    log_prob: jax.Array
+    value: jax.Array
+    reward: jax.Array
+    done: jax.Array  # the trial ended at this step
+    episode: jax.Array  # index of the episode inside its trial
+    episode_done: jax.Array  # an episode (not necessarily the trial) ended at this step
+    completed_return: jax.Array  # the trial's return where it ended here, else 0
+
+
+class RL2:
+    """RL^2 with PPO; see the module docstring. ``num_iterations`` counts PPO updates."""
+
+    score_names = ("first_episode_return", "last_episode_return")
+
+    def __init__(self, env: Trials, policy: RecurrentPolicy, config: RL2Config = RL2Config(),
+                 num_updates: int = 1000):
+        if not isinstance(env, Trials):
+            raise TypeError(f"RL2 needs a Trials environment, got {type(env).__name__}")
+        checks.positive("num_updates", num_updates, integer=True)
+        self.env, self.policy, self.config = env, policy, config
+        self.num_steps = config.num_steps or env.trial_horizon
+        self.env_params = env.default_params
+        lr: Any = config.lr
+        if config.anneal_lr:  # linear to zero over the run's optimiser steps
+            lr = optax.linear_schedule(
+                config.lr, 0.0, num_updates * config.update_epochs * config.num_minibatches)
+        self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                                     optax.adam(lr, eps=1e-5))
+
+    def init(self, key: jax.Array) -> RL2State:
+        param_key, env_key = jax.random.split(key)
+        params = self.policy.init(param_key)
+        n = self.config.num_envs
+        obs, env_state = jax.vmap(self.env.reset, (0, None))(
+            jax.random.split(env_key, n), self.env_params)
+        return RL2State(params=params, opt_state=self.optimizer.init(params),
+                        env_state=env_state, obs=obs, reset=jnp.ones(n, bool),
+                        hidden=jnp.zeros((n, self.policy.hidden_size)),
+                        trial_return=jnp.zeros(n), iteration=jnp.zeros((), jnp.int32))
+
+    def _act(self, params, hidden, obs, reset, key):
+        hidden, dist, value = jax.vmap(self.policy.step, (None, 0, 0, 0))(
+            params, hidden, obs, reset)
+        action = self.policy.distribution.sample(key, dist)
+        return hidden, action, self.policy.distribution.log_prob(dist, action), value
+
+    def _rollout(self, state: RL2State, key: jax.Array):
+        def one_step(carry, step_key):
+            env_state, obs, reset, hidden, trial_return = carry
+            act_key, env_key = jax.random.split(step_key)
+            hidden, action, log_prob, value = self._act(state.params, hidden, obs, reset,
+                                                        act_key)
+            next_obs, env_state, reward, terminated, truncated, info = jax.vmap(
+                self.env.step, (0, 0, 0, None))(
+                jax.random.split(env_key, obs.shape[0]), env_state, action, self.env_params)
+            done = jnp.logical_or(terminated, truncated)
+            trial_return = trial_return + reward
+            transition = Transition(obs, reset, action, log_prob, value, reward, done,
+                                    info["episode"], info["episode_done"],
+                                    jnp.where(done, trial_return, 0.0))
+            trial_return = jnp.where(done, 0.0, trial_return)
+            return (env_state, next_obs, done, hidden, trial_return), transition
+
+        carry = (state.env_state, state.obs, state.reset, state.hidden, state.trial_return)
+        carry, transitions = jax.lax.scan(one_step, carry, jax.random.split(key, self.num_steps))
+        return carry, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), transitions)  # [N, T]
+
+    def _loss(self, params, hidden0, batch: Transition, advantages, targets):
+        _, dists, values = jax.vmap(self.policy.unroll, (None, 0, 0, 0))(
+            params, hidden0, batch.obs, batch.reset)
+        dist_fns = self.policy.distribution
+        log_prob = dist_fns.log_prob(dists, batch.action)
+        if self.config.normalize_advantages:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        c = self.config
+        policy_loss = ppo_clip_loss(log_prob, batch.log_prob, advantages, c.clip_eps)
+        value_loss = clipped_value_loss(values, batch.value, targets, c.clip_eps)
+        entropy = jnp.mean(dist_fns.entropy(dists))
+        total = policy_loss + c.vf_coef * value_loss - c.ent_coef * entropy
+        log_ratio = log_prob - batch.log_prob
+        info = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
+                "approx_kl": jnp.mean(jnp.exp(log_ratio) - 1.0 - log_ratio),
+                "clip_fraction": jnp.mean(jnp.abs(jnp.exp(log_ratio) - 1.0) > c.clip_eps)}
+        return total, info
+
+    def step(self, state: RL2State, key: jax.Array) -> tuple[RL2State, dict[str, jax.Array]]:
+        """One PPO update: a rollout of ``num_steps`` in every parallel trial, then epochs of
+        minibatch updates."""
+        c = self.config
+        rollout_key, shuffle_key = jax.random.split(key)
+        (env_state, obs, reset, hidden, trial_return), batch = self._rollout(state, rollout_key)
+        _, _, last_value = jax.vmap(self.policy.step, (None, 0, 0, 0))(
+            state.params, hidden, obs, reset)
+        advantages = jax.vmap(gae_with_dones, (0, 0, 0, 0, None, None))(
+            batch.reward, batch.value, batch.done, last_value, c.gamma, c.gae_lambda)
+        targets = advantages + batch.value
+        data = (state.hidden, batch, advantages, targets)
+        grad_fn = jax.value_and_grad(self._loss, has_aux=True)
+
+        def minibatch_update(carry, minibatch):
+            params, opt_state = carry
+            (_, info), grads = grad_fn(params, *minibatch)
+            updates, opt_state = self.optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), info
+
+        def epoch(carry, epoch_key):
+            perm = jax.random.permutation(epoch_key, c.num_envs)
+            shuffled = jax.tree.map(
+                lambda x: x[perm].reshape((c.num_minibatches, -1) + x.shape[1:]), data)
+            return jax.lax.scan(minibatch_update, carry, shuffled)
+
+        (params, opt_state), info = jax.lax.scan(
+            epoch, (state.params, state.opt_state), jax.random.split(shuffle_key, c.update_epochs))
+        metrics = {k: jnp.mean(v) for k, v in info.items()}
+        metrics.update(self._return_metrics(batch))
+        new_state = RL2State(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
+                             reset=reset, hidden=hidden, trial_return=trial_return,
+                             iteration=state.iteration + 1)
+        return new_state, metrics
+
+    def _return_metrics(self, batch: Transition) -> dict[str, jax.Array]:
+        """Mean return of the trials that ended in this rollout, and of their first and last
+        episodes (the within-trial improvement RL^2 is after)."""
+
+        def episode_return(index):
+            in_episode = batch.episode == index
+            ended = jnp.sum(batch.episode_done * in_episode)
+            return jnp.sum(batch.reward * in_episode) / jnp.maximum(ended, 1)
+
+        trials = jnp.sum(batch.done)
+        return {"trial_return": jnp.sum(batch.completed_return) / jnp.maximum(trials, 1),
+                "trials_completed": trials,
+                "first_episode_return": episode_return(0),
+                "last_episode_return": episode_return(self.env.num_episodes - 1)}
+
+    def evaluate(self, params, tasks, key: jax.Array) -> jax.Array:
+        """Runs one trial on each of ``tasks`` (batched env params of the wrapped env);
+        returns the return of every episode of the trial, ``[num_tasks, num_episodes]``."""
+        num_tasks = jax.tree.leaves(tasks)[0].shape[0]
+        env_params = self.env.fixed_task(tasks)
+        reset_key, key = jax.random.split(key)
+        obs, env_state = jax.vmap(self.env.reset)(jax.random.split(reset_key, num_tasks),
+                                                 env_params)
+
+        def one_step(carry, step_key):
+            env_state, obs, reset, hidden, alive = carry
+            act_key, env_key = jax.random.split(step_key)
+            hidden, action, _, _ = self._act(params, hidden, obs, reset, act_key)
+            obs, env_state, reward, terminated, truncated, info = jax.vmap(self.env.step)(
+                jax.random.split(env_key, num_tasks), env_state, action, env_params)
+            per_episode = jax.nn.one_hot(info["episode"], self.env.num_episodes) * (
+                reward * alive)[:, None]
+            alive = alive * (1.0 - jnp.logical_or(terminated, truncated))
+            return (env_state, obs, jnp.zeros_like(reset), hidden, alive), per_episode
+
+        carry = (env_state, obs, jnp.ones(num_tasks, bool),
+                 jnp.zeros((num_tasks, self.policy.hidden_size)), jnp.ones(num_tasks))
+        _, per_episode = jax.lax.scan(one_step, carry,
+                                      jax.random.split(key, self.env.trial_horizon))
+        return per_episode.sum(0)
+
+    def meta_test(self, params, tasks, key: jax.Array) -> jax.Array:
+        """Mean return of each episode of a trial over ``tasks``: ``[num_episodes]``."""
+        return self.evaluate(params, tasks, key).mean(0)
+
+
+def make_train(env: Trials, policy: RecurrentPolicy, config: RL2Config, num_updates: int):
+    """PureJaxRL style: ``train(key) -> (final state, per-update metrics)``, the whole run
+    one ``lax.scan``; ``jax.jit(jax.vmap(train))(keys)`` trains one learner per key."""
+    algo = RL2(env, policy, config, num_updates)
+
+    def train(key: jax.Array):
+        init_key, key = jax.random.split(key)
+        return jax.lax.scan(algo.step, algo.init(init_key), jax.random.split(key, num_updates))
+
+    return train
