@@ -1,4 +1,5 @@
-"""Checkpoints with orbax: atomic saves of the meta-state, restore into a template."""
+"""Checkpoints with orbax: atomic saves of an algorithm's state (any flax struct dataclass
+such as ``MetaState`` or ``RL2State``), restored into a template of the same structure."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+from flax import serialization
 
-from metajax.algorithms.maml import MetaState
+State = Any  # a flax struct dataclass of arrays
 
 
-def _as_tree(state: MetaState) -> dict[str, Any]:
-    return {"params": state.params, "inner": state.inner, "opt_state": state.opt_state,
-            "iteration": state.iteration}
+def _as_tree(state: State) -> dict[str, Any]:
+    return serialization.to_state_dict(state)
 
 
 def manager(directory: str | Path, max_to_keep: int = 3) -> ocp.CheckpointManager:
@@ -21,13 +22,13 @@ def manager(directory: str | Path, max_to_keep: int = 3) -> ocp.CheckpointManage
     return ocp.CheckpointManager(Path(directory).absolute(), options=options)
 
 
-def save(mngr: ocp.CheckpointManager, step: int, state: MetaState) -> None:
+def save(mngr: ocp.CheckpointManager, step: int, state: State) -> None:
     """Saves ``state`` as checkpoint ``step``; orbax writes to a temporary directory and
     renames it, so an interrupted save never corrupts an earlier checkpoint."""
     mngr.save(step, args=ocp.args.StandardSave(_as_tree(state)))
 
 
-def restore(directory: str | Path, template: MetaState, step: int | None = None) -> MetaState:
+def restore(directory: str | Path, template: State, step: int | None = None) -> State:
     """Restores the latest (or given) checkpoint into the structure of ``template``."""
     mngr = manager(directory)
     step = mngr.latest_step() if step is None else step
@@ -36,4 +37,4 @@ def restore(directory: str | Path, template: MetaState, step: int | None = None)
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, _as_tree(template))
     tree = mngr.restore(step, args=ocp.args.StandardRestore(abstract))
     mngr.close()
-    return MetaState(tree["params"], tree["inner"], tree["opt_state"], tree["iteration"])
+    return serialization.from_state_dict(template, tree)

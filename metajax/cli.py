@@ -33,9 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             train(load_config(args.config, args.overrides))
         else:
-            from metajax.evaluate import evaluate_run, format_table
+            from metajax.evaluate import evaluate_run
 
-            print(format_table(evaluate_run(args.run_dir, args.overrides)))
+            print(evaluate_run(args.run_dir, args.overrides).table)
     except ConfigError as err:
         print(f"metajax: error: {err}", file=sys.stderr)
         return 2

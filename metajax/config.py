@@ -14,9 +14,12 @@ import yaml
 from metajax import checks
 from metajax.algorithms.maml import MAML, MAMLConfig
 from metajax.algorithms.regression import FewShotRegression
+from metajax.algorithms.rl2 import RL2, RL2Config
 from metajax.envs.sinusoid import Sinusoid
+from metajax.envs.trials import Trials
 from metajax.envs.registry import make, registered_envs
 from metajax.networks import ACTIVATIONS, POLICY_KINDS, Regressor, make_policy
+from metajax.recurrent import make_recurrent_policy
 
 
 class ConfigError(ValueError):
@@ -49,6 +52,8 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
 }
 # meta-gradient estimators of the RL objective: no meaning for supervised regression
 RL_ONLY = ("promp", "emaml", "dice")
+# memory-based meta-RL: a recurrent policy over trials (``rl2.*`` settings)
+MEMORY_BASED = ("rl2",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,11 +120,12 @@ class TrainConfig:
     checkpoint_every: int = 50
     policy: PolicyConfig = PolicyConfig()
     maml: MAMLConfig = MAMLConfig()
+    rl2: RL2Config = RL2Config()
     meta_test: MetaTestConfig = MetaTestConfig()
 
     def __post_init__(self):
         checks.one_of("env", self.env, registered_envs() + tuple(SUPERVISED))
-        checks.one_of("algo", self.algo, tuple(ALGORITHMS))
+        checks.one_of("algo", self.algo, tuple(ALGORITHMS) + MEMORY_BASED)
         checks.positive("num_iterations", self.num_iterations, integer=True)
         checks.non_negative_int("seed", self.seed)
         checks.positive("checkpoint_every", self.checkpoint_every, integer=True)
@@ -254,7 +260,7 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     return from_dict(TrainConfig, data)
 
 
-def build_algorithm(config: TrainConfig) -> MAML | FewShotRegression:
+def build_algorithm(config: TrainConfig) -> MAML | FewShotRegression | RL2:
     """The environment, policy and algorithm a config describes; a mismatch between the policy
     and the environment's action space is a :class:`ConfigError`."""
     if config.env in SUPERVISED:
@@ -263,6 +269,8 @@ def build_algorithm(config: TrainConfig) -> MAML | FewShotRegression:
         env, _ = make(config.env, **config.env_kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"env_kwargs for {config.env}: {err}") from None
+    if config.algo in MEMORY_BASED:
+        return _build_rl2(config, env)
     p = config.policy
     try:
         policy = make_policy(p.kind, env.obs_shape, env.action_space(), p.hidden_sizes,
@@ -274,9 +282,19 @@ def build_algorithm(config: TrainConfig) -> MAML | FewShotRegression:
     return MAML(env, policy, config.maml)
 
 
+def _build_rl2(config: TrainConfig, env) -> RL2:
+    c = config.rl2
+    try:
+        trials = Trials(env, c.trial_episodes)
+        policy = make_recurrent_policy(trials.obs_shape, trials.action_space(), c.hidden_size)
+    except ValueError as err:
+        raise ConfigError(f"rl2 on {config.env}: {err}") from None
+    return RL2(trials, policy, c, config.num_iterations)
+
+
 def _build_regression(config: TrainConfig) -> FewShotRegression:
-    if config.algo in RL_ONLY:
-        raise ConfigError(f"algo {config.algo} is an RL meta-gradient estimator; for "
+    if config.algo in RL_ONLY + MEMORY_BASED:
+        raise ConfigError(f"algo {config.algo} works on RL task distributions only; for "
                           f"{config.env} use one of "
                           + ", ".join(a for a in ALGORITHMS if a not in RL_ONLY))
     p = config.policy

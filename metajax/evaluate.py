@@ -1,5 +1,5 @@
-"""Meta-test: adapt 0..k steps on fresh tasks from a held-out seed and report the mean return
-after each step."""
+"""Meta-test on fresh tasks from a held-out seed: the mean return after 0..k adaptation steps
+(gradient-based methods), or of each episode of one trial (RL^2, which adapts in memory)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -15,14 +15,19 @@ import numpy as np
 
 from metajax import checkpoint
 from metajax.algorithms.maml import MAML
+from metajax.algorithms.rl2 import RL2
 from metajax.config import (ConfigError, MetaTestConfig, TrainConfig, build_algorithm, from_dict,
                             merge, parse_overrides)
 
 
-def meta_test(algo: MAML, meta, protocol: MetaTestConfig) -> np.ndarray:
-    """Mean return over ``protocol.num_tasks`` held-out tasks after 0..``num_steps`` steps."""
+def meta_test(algo: MAML | RL2, meta, protocol: MetaTestConfig) -> np.ndarray:
+    """Mean return over ``protocol.num_tasks`` held-out tasks after 0..``num_steps`` steps;
+    for RL^2, the mean return of each episode of a trial."""
     key = jax.random.key(protocol.seed)
     task_key, run_key = jax.random.split(key)
+    if isinstance(algo, RL2):
+        tasks = algo.env.env.sample_tasks(task_key, protocol.num_tasks)
+        return np.asarray(_compiled_trial_test(algo)(meta, tasks, run_key))
     tasks = algo.env.sample_tasks(task_key, protocol.num_tasks)
     lrs = jnp.asarray(protocol.schedule, jnp.float32).reshape(protocol.num_steps)
     run = _compiled_meta_test(algo, protocol.num_steps, protocol.num_episodes)
@@ -37,17 +42,41 @@ def _compiled_meta_test(algo, num_steps: int, num_episodes: int):
     return lambda meta, tasks, key, lrs: jitted(meta, tasks, key, num_steps, num_episodes, lrs)
 
 
+@lru_cache(maxsize=8)
+def _compiled_trial_test(algo: RL2):
+    return jax.jit(algo.meta_test)
+
+
 def format_table(returns: Sequence[float], published: Sequence[float] | None = None,
-                 header: str = "mean return") -> str:
-    header = f"| adaptation steps | {header} |" + (" published |" if published else "")
+                 header: str = "mean return", index: str = "adaptation steps",
+                 first: int = 0) -> str:
+    """A markdown table with one row per adaptation step (or per episode, from ``first``)."""
+    header = f"| {index} | {header} |" + (" published |" if published else "")
     rule = "|---|---|" + ("---|" if published else "")
     rows = [header, rule]
     for i, value in enumerate(returns):
-        row = f"| {i} | {value:.2f} |"
+        row = f"| {i + first} | {value:.2f} |"
         if published:
             row += f" {published[i]:.1f} |" if i < len(published) else " |"
         rows.append(row)
     return "\n".join(rows)
+
+
+def report_style(algo) -> dict:
+    """How tables and plots name an algorithm's two training curves and meta-test axis."""
+    ylabel = "mean squared error" if algo.score_names[0].endswith("mse") else "mean return"
+    if isinstance(algo, RL2):
+        return {"labels": ("first episode of a trial", "last episode of a trial"),
+                "index": "episode of the trial", "first": 1, "ylabel": ylabel}
+    return {"labels": ("pre-adaptation", "post-adaptation"), "index": "adaptation steps",
+            "first": 0, "ylabel": ylabel}
+
+
+def format_meta_test(algo, returns: Sequence[float]) -> str:
+    """The meta-test table with the algorithm's own row and column names."""
+    style = report_style(algo)
+    return format_table(returns, header=style["ylabel"], index=style["index"],
+                        first=style["first"])
 
 
 def write_json_atomic(path: Path, data) -> None:
@@ -66,7 +95,12 @@ def load_run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Train
     return from_dict(TrainConfig, merge(data, parse_overrides(overrides)))
 
 
-def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> np.ndarray:
+class RunEvaluation(NamedTuple):
+    returns: np.ndarray
+    table: str
+
+
+def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> RunEvaluation:
     """Restores a run's latest checkpoint and meta-tests it with its (overridden)
     ``meta_test`` protocol; writes ``meta_test.json`` in the run directory."""
     run_dir = Path(run_dir)
@@ -81,4 +115,4 @@ def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> np.ndarr
         "iteration": int(state.iteration),
         "returns": [float(r) for r in returns],
     })
-    return returns
+    return RunEvaluation(returns, format_meta_test(algo, returns))

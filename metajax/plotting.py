@@ -15,24 +15,27 @@ def plot_learning_curves(
     records: Sequence[dict], path: str | Path, title: str = "",
     meta_test: Sequence[float] | None = None,
     names: tuple[str, str] = ("pre_return", "post_return"), ylabel: str = "mean episode return",
+    labels: tuple[str, str] = ("pre-adaptation", "post-adaptation"),
+    test_xlabel: str = "adaptation steps", first: int = 0,
 ) -> None:
-    """Pre- and post-adaptation return per meta-iteration, and the meta-test returns after
-    each adaptation step if given, written as a PNG."""
+    """Pre- and post-adaptation return per meta-iteration (or the two ``names`` metrics with
+    their ``labels``), and the meta-test returns if given, written as a PNG."""
     ncols = 2 if meta_test is not None else 1
     fig, axes = plt.subplots(1, ncols, figsize=(5.5 * ncols, 4), squeeze=False)
     ax = axes[0, 0]
     its = [r["iteration"] for r in records]
-    ax.plot(its, [r[names[0]] for r in records], label="pre-adaptation")
-    ax.plot(its, [r[names[1]] for r in records], label="post-adaptation")
+    ax.plot(its, [r[names[0]] for r in records], label=labels[0])
+    ax.plot(its, [r[names[1]] for r in records], label=labels[1])
     ax.set(xlabel="meta-iteration", ylabel=ylabel, title=title or "meta-training")
     ax.grid(alpha=0.3)
     ax.legend()
     if meta_test is not None:
         ax = axes[0, 1]
-        ax.plot(range(len(meta_test)), meta_test, marker="o")
-        ax.set(xlabel="adaptation steps", ylabel=ylabel,
-               title="meta-test on held-out tasks")
-        ax.set_xticks(range(len(meta_test)))
+        xs = range(first, first + len(meta_test))
+        ax.plot(xs, meta_test, marker="o")
+        ax.set(xlabel=test_xlabel, ylabel=ylabel, title="meta-test on held-out tasks")
+        if len(meta_test) <= 20:
+            ax.set_xticks(xs)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

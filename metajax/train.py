@@ -16,8 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from metajax import checkpoint
 from metajax.algorithms.maml import MetaState
+from metajax.algorithms.rl2 import RL2
 from metajax.config import ConfigError, TrainConfig, build_algorithm
-from metajax.evaluate import format_table, meta_test, write_json_atomic
+from metajax.evaluate import format_meta_test, meta_test, report_style, write_json_atomic
 from metajax.plotting import plot_learning_curves
 
 
@@ -88,11 +89,17 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     ckpt.wait_until_finished()
     ckpt.close()
 
-    console.print(f"meta-test on {config.meta_test.num_tasks} held-out tasks "
-                  f"(seed {config.meta_test.seed}, {config.meta_test.num_episodes} episodes "
-                  f"per step, step sizes {config.meta_test.schedule}):")
+    style = report_style(algo)
+    if isinstance(algo, RL2):
+        console.print(f"meta-test on {config.meta_test.num_tasks} held-out tasks "
+                      f"(seed {config.meta_test.seed}, one trial of "
+                      f"{algo.env.num_episodes} episodes each):")
+    else:
+        console.print(f"meta-test on {config.meta_test.num_tasks} held-out tasks "
+                      f"(seed {config.meta_test.seed}, {config.meta_test.num_episodes} episodes "
+                      f"per step, step sizes {config.meta_test.schedule}):")
     returns = meta_test(algo, state.meta_params, config.meta_test)
-    console.print(format_table(returns, header=_score_label(algo)))
+    console.print(format_meta_test(algo, returns))
     seconds_per_iteration = statistics.median(durations)
     write_json_atomic(run_dir / "meta_test.json", {
         "protocol": config.to_dict()["meta_test"], "iteration": n,
@@ -105,11 +112,9 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     })
     plot_learning_curves(records, run_dir / "learning_curves.png",
                          f"{config.algo} on {config.env}", meta_test=list(returns),
-                         names=algo.score_names, ylabel=_score_label(algo))
+                         names=algo.score_names, ylabel=style["ylabel"],
+                         labels=style["labels"], test_xlabel=style["index"],
+                         first=style["first"])
     console.print(f"wrote {run_dir}/{{metrics.jsonl, learning_curves.png, config.json, "
                   "meta_test.json, checkpoints/}")
     return TrainResult(run_dir, state, records, returns, compile_seconds, seconds_per_iteration)
-
-
-def _score_label(algo) -> str:
-    return "mean squared error" if algo.score_names[0].endswith("mse") else "mean return"

@@ -21,7 +21,8 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
 
 @pytest.mark.parametrize("override, message", [
     ("env=Nope-v0", "env must be one of BernoulliBandit-10, BernoulliBandit-5, "
-                    "BernoulliBandit-50, Navigation2D-v0, TabularMDP-v0, Sinusoid-5shot, "
+                    "BernoulliBandit-50, BernoulliBandit-misc, GaussianBandit-misc, "
+                    "MetaMaze-misc, Navigation2D-v0, TabularMDP-v0, Sinusoid-5shot, "
                     "Sinusoid-10shot, Sinusoid-20shot; got 'Nope-v0'"),
     ("maml.num_tasks=0", "maml.num_tasks must be a positive integer, got 0"),
     ("maml.num_episodes=-3", "maml.num_episodes must be a positive integer, got -3"),
@@ -32,7 +33,10 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
     ("policy.hidden_sizes=[64,0]", "policy.hidden_sizes must be a positive integer, got 0"),
     ("maml.outer=sgdd", "maml.outer must be one of trpo, promp, reptile, adam"),
     ("maml.estimator=reinforce", "maml.estimator must be one of vpg, lvc, dice"),
-    ("algo=ppo", "algo must be one of maml, fomaml, metasgd, anil, cavia, reptile, promp"),
+    ("algo=ppo", "algo must be one of maml, fomaml, metasgd, anil, cavia, reptile, promp, "
+                 "emaml, dice, rl2; got 'ppo'"),
+    ("rl2.num_envs=6", "rl2.num_envs (6) must be divisible by num_minibatches (4)"),
+    ("rl2.gae_lambda=2", "rl2.gae_lambda must be in [0.0, 1.0], got 2"),
     ("maml.gamma=1.5", "maml.gamma must be in [0.0, 1.0], got 1.5"),
     ("maml.inner_steps=1.5", "maml.inner_steps must be of type int, got 1.5"),
     ("maml.first_order=3", "maml.first_order must be of type bool, got 3"),

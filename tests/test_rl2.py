@@ -1,5 +1,7 @@
 """RL^2: PPO's pieces against reference formulas, hidden-state resets, and learning."""
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -118,3 +120,25 @@ def test_rl2_beats_random_on_bernoulli_bandit_5():
     totals = jax.jit(algo.evaluate)(state.params, tasks, jax.random.key(2)).sum(1)
     random_policy = 10 * float(tasks.probs.mean())
     assert float(totals.mean()) > random_policy + 1.0, (float(totals.mean()), random_policy)
+
+
+def test_cli_trains_rl2_then_evaluates_the_checkpoint(tmp_path, capsys):
+    from metajax.cli import main
+
+    args = ["train", "algo=rl2", "env=BernoulliBandit-5", f"runs_dir={tmp_path}",
+            "run_name=rl2", "num_iterations=2", "checkpoint_every=1", "rl2.num_envs=4",
+            "rl2.num_minibatches=2", "rl2.hidden_size=8", "rl2.trial_episodes=3",
+            "meta_test.num_tasks=4"]
+    assert main(args) == 0
+    run = tmp_path / "rl2"
+    for name in ("metrics.jsonl", "learning_curves.png", "config.json", "meta_test.json",
+                 "summary.json"):
+        assert (run / name).is_file(), name
+    trained = json.loads((run / "meta_test.json").read_text())["returns"]
+    assert len(trained) == 3  # one mean return per episode of the trial
+    out = capsys.readouterr().out
+    assert "| episode of the trial | mean return |" in out
+    assert main(["evaluate", str(run)]) == 0
+    assert "| 3 |" in capsys.readouterr().out
+    np.testing.assert_allclose(json.loads((run / "meta_test.json").read_text())["returns"],
+                               trained, rtol=1e-6)
