@@ -28,3 +28,10 @@ def test_custom_task_example():
 def test_meta_learning_family_example():
     results = _load("meta_learning_family").main(iterations=20, rl_iterations=2, small=True)
     assert len(results) == 10 and all(np.isfinite(v).all() for v in results.values())
+
+
+def test_rl2_bandit_example():
+    results = _load("rl2_bandit").main(updates=2, num_envs=4, hidden_size=8,
+                                       num_eval_tasks=20, pulls=3)
+    assert set(results) == {"rl2", "random", "ucb1", "thompson", "gittins"}
+    assert all(np.isfinite(v) for v in results.values())
