@@ -46,9 +46,9 @@ PUBLISHED = {
 ROWS = {
     "b5-n10": dict(updates=1500, num_envs=256),
     "b10-n10": dict(updates=1500, num_envs=256),
-    "b5-n100": dict(updates=1000, num_envs=128),
-    "mdp-n10": dict(updates=1000, num_envs=128),
-    "mdp-n25": dict(updates=500, num_envs=128),
+    "b5-n100": dict(updates=2000, num_envs=128, gamma=0.999),
+    "mdp-n10": dict(updates=1500, num_envs=128),
+    "mdp-n25": dict(updates=600, num_envs=128),
 }
 EVAL_SEED, NUM_EVAL_TASKS = 2016, 1000
 

@@ -21,7 +21,7 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
 
 @pytest.mark.parametrize("override, message", [
     ("env=Nope-v0", "env must be one of BernoulliBandit-10, BernoulliBandit-5, "
-                    "BernoulliBandit-50, BernoulliBandit-misc, GaussianBandit-misc, "
+                    "BernoulliBandit-50, BernoulliBandit-misc, CartPoleDynamics-v0, GaussianBandit-misc, "
                     "MetaMaze-misc, Navigation2D-v0, TabularMDP-v0, Sinusoid-5shot, "
                     "Sinusoid-10shot, Sinusoid-20shot; got 'Nope-v0'"),
     ("maml.num_tasks=0", "maml.num_tasks must be a positive integer, got 0"),

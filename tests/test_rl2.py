@@ -104,6 +104,9 @@ def test_config_errors_are_clear():
         RL2Config(num_envs=6, num_minibatches=4)
     with pytest.raises(TypeError, match="needs a Trials environment"):
         RL2(metajax.BernoulliBandit(3), None)
+    algo = tiny_rl2()
+    with pytest.raises(ValueError, match=r"trial_episodes \(5\) must equal .* \(2\)"):
+        RL2(algo.env, algo.policy, RL2Config(trial_episodes=5))
 
 
 @pytest.mark.slow

@@ -107,6 +107,9 @@ class RL2:
         if not isinstance(env, Trials):
             raise TypeError(f"RL2 needs a Trials environment, got {type(env).__name__}")
         checks.positive("num_updates", num_updates, integer=True)
+        if config.trial_episodes != env.num_episodes:
+            raise ValueError(f"config.trial_episodes ({config.trial_episodes}) must equal the "
+                             f"Trials env's num_episodes ({env.num_episodes})")
         self.env, self.policy, self.config = env, policy, config
         self.num_steps = config.num_steps or env.trial_horizon
         self.env_params = env.default_params

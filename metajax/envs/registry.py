@@ -9,6 +9,7 @@ from gymnax.environments import environment
 
 from metajax.envs.bandit import BernoulliBandit
 from metajax.envs.base import TaskEnvironment
+from metajax.envs.cartpole import CartPoleDynamics
 from metajax.envs.gymnax_tasks import TASK_FIELDS, gymnax_tasks
 from metajax.envs.navigation import Navigation2D
 from metajax.envs.tabular_mdp import TabularMDP
@@ -19,6 +20,7 @@ _REGISTRY: dict[str, Callable[..., TaskEnvironment]] = {
     "BernoulliBandit-10": partial(BernoulliBandit, 10),
     "BernoulliBandit-50": partial(BernoulliBandit, 50),
     "TabularMDP-v0": TabularMDP,
+    "CartPoleDynamics-v0": CartPoleDynamics,
     # gymnax's meta envs with their task lifted into params (fixed across episode resets)
     **{env_id: partial(gymnax_tasks, env_id) for env_id in TASK_FIELDS},
 }
