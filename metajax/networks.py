@@ -1,4 +1,5 @@
-"""flax linen policies: an MLP torso and a Gaussian or categorical head.
+"""flax linen networks: an MLP torso with a Gaussian or categorical policy head, and
+Q-networks (single or an ensemble of vmapped members).
 
 A :class:`Policy` bundles a linen module (params -> distribution parameters) with its
 :mod:`metajax.distributions` functions, so algorithms see only pure functions of pytrees.
@@ -97,6 +98,44 @@ class Regressor(nn.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         x = with_context(self, x, self.context_dim)
         return nn.Dense(self.out_dim, **_dense)(MLP(self.hidden_sizes, self.activation)(x))
+
+
+class QNetwork(nn.Module):
+    """``Q(s, .)``: an MLP torso and one output per discrete action."""
+
+    hidden_sizes: Sequence[int]
+    num_actions: int
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        torso = MLP(self.hidden_sizes, self.activation)(obs)
+        return nn.Dense(self.num_actions, **_dense)(torso)
+
+
+class EnsembleQ(nn.Module):
+    """``Q = sum_k alpha_k Q_k`` over ``num_members`` Q-networks with stacked (vmapped) params
+    under ``members``. ``alpha`` is uniform and fixed, or, with ``learn_weights``, a softmax of
+    learned logits (zeros at init). Drop-in for a :class:`QNetwork`."""
+
+    hidden_sizes: Sequence[int]
+    num_actions: int
+    num_members: int = 5
+    activation: str = "relu"
+    learn_weights: bool = False
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        members = nn.vmap(QNetwork, variable_axes={"params": 0}, split_rngs={"params": True},
+                          in_axes=None, axis_size=self.num_members)
+        q = members(self.hidden_sizes, self.num_actions, self.activation,
+                    name="members")(obs)  # [K, ..., A]
+        if self.learn_weights:
+            logits = self.param("alpha_logits", nn.initializers.zeros, (self.num_members,))
+            alpha = jax.nn.softmax(logits)
+        else:
+            alpha = jnp.full(self.num_members, 1.0 / self.num_members)
+        return jnp.tensordot(alpha, q, axes=1)
 
 
 @dataclasses.dataclass(frozen=True)
