@@ -138,6 +138,31 @@ class EnsembleQ(nn.Module):
         return jnp.tensordot(alpha, q, axes=1)
 
 
+class ActorCritic(nn.Module):
+    """Policy and value network: separate MLP torsos, or one ``shared_torso``. The policy head
+    is categorical (``discrete``) or Gaussian with a learned state-independent log-std."""
+
+    hidden_sizes: Sequence[int]
+    action_dim: int
+    discrete: bool = True
+    activation: str = "tanh"
+    shared_torso: bool = False
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> tuple[dict[str, jax.Array], jax.Array]:
+        actor = MLP(self.hidden_sizes, self.activation, name="actor_torso")(obs)
+        critic = actor if self.shared_torso else MLP(self.hidden_sizes, self.activation,
+                                                     name="critic_torso")(obs)
+        head = nn.Dense(self.action_dim, kernel_init=nn.initializers.orthogonal(0.01))(actor)
+        if self.discrete:
+            dist = {"logits": head}
+        else:
+            dist = {"mean": head,
+                    "log_std": self.param("log_std", nn.initializers.zeros, (self.action_dim,))}
+        value = nn.Dense(1, kernel_init=nn.initializers.orthogonal(1.0))(critic)[..., 0]
+        return dist, value
+
+
 @dataclasses.dataclass(frozen=True)
 class Policy:
     """A stochastic policy as pure functions: ``init(key) -> params``,

@@ -81,3 +81,27 @@ def rollout(
     return jax.vmap(rollout_episode, in_axes=(None, None, None, None, 0, None))(
         env, policy, params, env_params, keys, horizon
     )
+
+
+def episode_returns(env: environment.Environment, env_params, act, key: jax.Array,
+                    num_episodes: int) -> jax.Array:
+    """Undiscounted returns ``[num_episodes]`` of ``act(obs) -> action`` (e.g. a greedy
+    policy), each episode run to its end or to ``env_params.max_steps_in_episode``."""
+    horizon = int(env_params.max_steps_in_episode)
+
+    def episode(key):
+        reset_key, key = jax.random.split(key)
+        obs, state = env.reset(reset_key, env_params)
+
+        def body(carry, step_key):
+            obs, state, alive = carry
+            obs, state, reward, terminated, truncated, _ = env.step(step_key, state, act(obs),
+                                                                    env_params)
+            reward = reward * alive
+            alive = alive * (1.0 - jnp.logical_or(terminated, truncated))
+            return (obs, state, alive), reward
+
+        _, rewards = jax.lax.scan(body, (obs, state, 1.0), jax.random.split(key, horizon))
+        return rewards.sum()
+
+    return jax.vmap(episode)(jax.random.split(key, num_episodes))

@@ -24,6 +24,7 @@ from gymnax.environments import environment
 
 from metajax import checks, qlearning, replay
 from metajax.networks import EnsembleQ, QNetwork
+from metajax.rollout import episode_returns
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,22 +178,6 @@ def greedy_returns(config: DQNConfig, env: environment.Environment, params, key:
     """Undiscounted returns of the greedy policy over ``num_episodes`` episodes."""
     env_params = env.default_params if env_params is None else env_params
     network = make_q_network(config, int(env.action_space(env_params).n))
-    horizon = int(env_params.max_steps_in_episode)
-
-    def episode(key):
-        reset_key, key = jax.random.split(key)
-        obs, state = env.reset(reset_key, env_params)
-
-        def body(carry, step_key):
-            obs, state, alive = carry
-            action = jnp.argmax(network.apply({"params": params}, obs))
-            obs, state, reward, terminated, truncated, _ = env.step(step_key, state, action,
-                                                                    env_params)
-            reward = reward * alive
-            alive = alive * (1.0 - jnp.logical_or(terminated, truncated))
-            return (obs, state, alive), reward
-
-        _, rewards = jax.lax.scan(body, (obs, state, 1.0), jax.random.split(key, horizon))
-        return rewards.sum()
-
-    return jax.vmap(episode)(jax.random.split(key, num_episodes))
+    return episode_returns(
+        env, env_params, lambda obs: jnp.argmax(network.apply({"params": params}, obs)), key,
+        num_episodes)

@@ -1,0 +1,206 @@
+"""PPO (Schulman et al. 2017) and A2C (Mnih et al. 2016) with GAE as one jitted run:
+``make_train(config, env) -> train(key)`` whose body is a ``lax.scan`` over updates
+(PureJaxRL style), so ``jax.jit(jax.vmap(train))(keys)`` trains one agent per key.
+
+Each update steps ``num_envs`` environments for ``num_steps`` steps, computes GAE (no
+bootstrap past ``terminated``; at a time-limit ``truncated`` the value of gymnax's final
+observation is added to the reward), then takes ``update_epochs`` epochs of
+``num_minibatches`` minibatches. ``algo="a2c"`` is the same loop with one epoch, one
+minibatch, the plain policy-gradient loss and an unclipped value loss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from gymnax.environments import environment, spaces
+
+from metajax import checks
+from metajax.distributions import Categorical, DiagGaussian
+from metajax.estimators import gae_with_dones
+from metajax.losses import clipped_value_loss, ppo_clip_loss
+from metajax.networks import ActorCritic
+from metajax.rollout import episode_returns
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    algo: str = "ppo"  # or "a2c"
+    total_steps: int = 500_000
+    num_envs: int = 4
+    num_steps: int = 128
+    lr: float = 2.5e-4
+    anneal_lr: bool = True
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    vf_coef: float = 0.5
+    ent_coef: float = 0.01
+    max_grad_norm: float = 0.5
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    shared_torso: bool = False
+
+    def __post_init__(self):
+        checks.one_of("algo", self.algo, ("ppo", "a2c"))
+        for name in ("total_steps", "num_envs", "num_steps", "update_epochs",
+                     "num_minibatches"):
+            checks.positive(name, getattr(self, name), integer=True)
+        for name in ("lr", "max_grad_norm"):
+            checks.positive(name, getattr(self, name))
+        for name in ("gamma", "gae_lambda", "clip_eps"):
+            checks.in_interval(name, getattr(self, name), 0.0, 1.0)
+        if (self.num_envs * self.num_steps) % self.num_minibatches:
+            raise ValueError(f"num_envs * num_steps ({self.num_envs * self.num_steps}) must be "
+                             f"divisible by num_minibatches ({self.num_minibatches})")
+        if self.total_steps < self.num_envs * self.num_steps:
+            raise ValueError(f"total_steps ({self.total_steps}) must cover one update of "
+                             f"num_envs * num_steps = {self.num_envs * self.num_steps}")
+
+    @property
+    def num_updates(self) -> int:
+        return self.total_steps // (self.num_envs * self.num_steps)
+
+    @property
+    def epochs_and_minibatches(self) -> tuple[int, int]:
+        return (1, 1) if self.algo == "a2c" else (self.update_epochs, self.num_minibatches)
+
+
+class Transition(NamedTuple):
+    obs: jax.Array
+    action: jax.Array
+    log_prob: jax.Array
+    value: jax.Array
+    reward: jax.Array
+    terminated: jax.Array
+    done: jax.Array
+    episode_return: jax.Array  # the return of an episode that ended here, else 0
+
+
+class PPOState(NamedTuple):
+    params: Any
+    opt_state: Any
+    env_state: Any
+    obs: jax.Array
+    episode_return: jax.Array
+
+
+def make_actor_critic(config: PPOConfig, action_space: spaces.Space):
+    if isinstance(action_space, spaces.Discrete):
+        return ActorCritic(config.hidden_sizes, int(action_space.n), True, config.activation,
+                           config.shared_torso), Categorical()
+    return ActorCritic(config.hidden_sizes, int(action_space.shape[0]), False,
+                       config.activation, config.shared_torso), DiagGaussian()
+
+
+def make_train(config: PPOConfig, env: environment.Environment, env_params=None):
+    """``train(key) -> (final PPOState, per-update metrics)``; see the module docstring."""
+    env_params = env.default_params if env_params is None else env_params
+    network, dist = make_actor_critic(config, env.action_space(env_params))
+    epochs, minibatches = config.epochs_and_minibatches
+    lr: Any = config.lr
+    if config.anneal_lr:
+        lr = optax.linear_schedule(config.lr, 0.0, config.num_updates * epochs * minibatches)
+    optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                            optax.adam(lr, eps=1e-5))
+    apply = lambda params, obs: network.apply({"params": params}, obs)  # noqa: E731
+    vstep = jax.vmap(env.step, (0, 0, 0, None))
+
+    def env_step(carry, key):
+        state, params = carry
+        act_key, env_key = jax.random.split(key)
+        dist_params, value = apply(params, state.obs)
+        action = dist.sample(act_key, dist_params)
+        obs, env_state, reward, terminated, truncated, info = vstep(
+            jax.random.split(env_key, config.num_envs), state.env_state, action, env_params)
+        # a time limit is not an end: bootstrap from the final observation's value
+        final_value = apply(params, info["final_observation"])[1]
+        reward_bootstrapped = reward + config.gamma * final_value * truncated
+        done = jnp.logical_or(terminated, truncated)
+        episode_return = state.episode_return + reward
+        transition = Transition(state.obs, action, dist.log_prob(dist_params, action), value,
+                                reward_bootstrapped, terminated, done,
+                                jnp.where(done, episode_return, 0.0))
+        state = PPOState(state.params, state.opt_state, env_state, obs,
+                         jnp.where(done, 0.0, episode_return))
+        return (state, params), transition
+
+    def loss_fn(params, batch: Transition, advantages, targets):
+        dist_params, values = apply(params, batch.obs)
+        log_prob = dist.log_prob(dist_params, batch.action)
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        if config.algo == "a2c":
+            policy_loss = -jnp.mean(log_prob * advantages)
+            value_loss = 0.5 * jnp.mean((values - targets) ** 2)
+        else:
+            policy_loss = ppo_clip_loss(log_prob, batch.log_prob, advantages, config.clip_eps)
+            value_loss = clipped_value_loss(values, batch.value, targets, config.clip_eps)
+        entropy = jnp.mean(dist.entropy(dist_params))
+        total = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
+        return total, {"policy_loss": policy_loss, "value_loss": value_loss,
+                       "entropy": entropy}
+
+    def update(state: PPOState, key: jax.Array):
+        rollout_key, shuffle_key = jax.random.split(key)
+        (state, _), batch = jax.lax.scan(env_step, (state, state.params),
+                                         jax.random.split(rollout_key, config.num_steps))
+        last_value = apply(state.params, state.obs)[1]
+        # GAE per environment: [num_steps, num_envs] -> vmap over the env axis
+        advantages = jax.vmap(gae_with_dones, (1, 1, 1, 0, None, None), 1)(
+            batch.reward, batch.value, batch.done, last_value, config.gamma, config.gae_lambda)
+        # terminated vs done: GAE stops at both; `reward` already carries the truncation value
+        data = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]),
+                            (batch, advantages, advantages + batch.value))
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+        def minibatch_step(carry, minibatch):
+            params, opt_state = carry
+            (_, info), grads = grad_fn(params, *minibatch)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), info
+
+        def epoch(carry, epoch_key):
+            perm = jax.random.permutation(epoch_key, config.num_envs * config.num_steps)
+            shuffled = jax.tree.map(
+                lambda x: x[perm].reshape((minibatches, -1) + x.shape[1:]), data)
+            return jax.lax.scan(minibatch_step, carry, shuffled)
+
+        (params, opt_state), info = jax.lax.scan(
+            epoch, (state.params, state.opt_state), jax.random.split(shuffle_key, epochs))
+        metrics = {k: jnp.mean(v) for k, v in info.items()}
+        metrics |= {"episode_return_sum": jnp.sum(batch.episode_return),
+                    "episodes": jnp.sum(batch.done)}
+        return state._replace(params=params, opt_state=opt_state), metrics
+
+    def train(key: jax.Array):
+        init_key, env_key, key = jax.random.split(key, 3)
+        obs, env_state = jax.vmap(env.reset, (0, None))(
+            jax.random.split(env_key, config.num_envs), env_params)
+        params = network.init(init_key, obs[0])["params"]
+        state = PPOState(params, optimizer.init(params), env_state, obs,
+                         jnp.zeros(config.num_envs))
+        return jax.lax.scan(update, state, jax.random.split(key, config.num_updates))
+
+    return train
+
+
+def evaluate_returns(config: PPOConfig, env: environment.Environment, params, key: jax.Array,
+                     num_episodes: int = 100, env_params=None) -> jax.Array:
+    """Undiscounted returns of the deterministic policy (argmax or mean action) over
+    ``num_episodes`` full episodes."""
+    env_params = env.default_params if env_params is None else env_params
+    network, _ = make_actor_critic(config, env.action_space(env_params))
+
+    def act(obs):
+        dist_params, _ = network.apply({"params": params}, obs)
+        if "logits" in dist_params:
+            return jnp.argmax(dist_params["logits"], axis=-1)
+        return dist_params["mean"]
+
+    return episode_returns(env, env_params, act, key, num_episodes)
