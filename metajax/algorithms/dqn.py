@@ -10,6 +10,8 @@ of the run), the transitions go into a :mod:`metajax.replay` buffer, and once
 on a sampled minibatch; the target network follows the online one by Polyak averaging
 (``tau < 1``) or is copied every ``target_period`` steps (``tau = 1``). Bootstrapping stops
 at ``terminated`` but not at ``truncated`` (time limits), using gymnax's final observation.
+Defaults are CleanRL's / PureJaxRL's CartPole settings (MSE TD loss, hard target copy every
+500 steps); with the Huber loss those settings diverged here (Q-values above 1000).
 """
 
 from __future__ import annotations
@@ -39,11 +41,11 @@ class DQNConfig:
     epsilon_end: float = 0.05
     epsilon_fraction: float = 0.5
     learning_starts: int = 10_000
-    train_every: int = 10
+    train_every: int = 1
     tau: float = 1.0
     target_period: int = 500
     double: bool = True
-    huber: bool = True
+    huber: bool = False  # MSE as CleanRL/PureJaxRL; Huber diverged on CartPole with hard targets
     hidden_sizes: tuple[int, ...] = (120, 84)
     ensemble_members: int = 0  # 0: a single Q-network; K > 0: EnsembleQ of K members
     learn_ensemble_weights: bool = False
