@@ -35,3 +35,8 @@ def test_rl2_bandit_example():
                                        num_eval_tasks=20, pulls=3)
     assert set(results) == {"rl2", "random", "ucb1", "thompson", "gittins"}
     assert all(np.isfinite(v) for v in results.values())
+
+
+def test_cartpole_agents_example():
+    results = _load("cartpole_agents").main(seeds=2, steps=256, tiny=True)
+    assert set(results) == {"dqn", "ppo"} and all(r.shape == (2,) for r in results.values())
