@@ -86,8 +86,9 @@ def rollout(
 def episode_returns(env: environment.Environment, env_params, act, key: jax.Array,
                     num_episodes: int) -> jax.Array:
     """Undiscounted returns ``[num_episodes]`` of ``act(obs) -> action`` (e.g. a greedy
-    policy), each episode run to its end or to ``env_params.max_steps_in_episode``."""
-    horizon = int(env_params.max_steps_in_episode)
+    policy), each episode run to its end or to the time limit. ``env_params`` may be traced
+    (vmap over tasks): the scan length is the env's default ``max_steps_in_episode``."""
+    horizon = int(env.default_params.max_steps_in_episode)
 
     def episode(key):
         reset_key, key = jax.random.split(key)

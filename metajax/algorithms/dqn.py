@@ -82,6 +82,7 @@ class DQNState(NamedTuple):
     obs: jax.Array
     episode_return: jax.Array
     step: jax.Array
+    task: Any  # the env params trained on
 
 
 def make_q_network(config: DQNConfig, num_actions: int):
@@ -98,7 +99,8 @@ def epsilon_at(config: DQNConfig, step: jax.Array) -> jax.Array:
 
 
 def make_train(config: DQNConfig, env: environment.Environment, env_params=None):
-    """``train(key) -> (final DQNState, per-step metrics)``; see the module docstring."""
+    """``train(key, params=None, task=None) -> (final DQNState, per-step metrics)``; see the
+    module docstring."""
     env_params = env.default_params if env_params is None else env_params
     num_actions = int(env.action_space(env_params).n)
     network = make_q_network(config, num_actions)
@@ -134,7 +136,7 @@ def make_train(config: DQNConfig, env: environment.Environment, env_params=None)
         explore = jax.random.uniform(explore_key, greedy.shape) < epsilon_at(config, state.step)
         action = jnp.where(explore, random_actions, greedy)
         obs, env_state, reward, terminated, truncated, info = vstep(
-            jax.random.split(env_key, config.num_envs), state.env_state, action, env_params)
+            jax.random.split(env_key, config.num_envs), state.env_state, action, state.task)
         transitions = Transition(state.obs, action, reward, info["final_observation"],
                                  terminated.astype(jnp.float32))
         done = jnp.logical_or(terminated, truncated)
@@ -161,15 +163,19 @@ def make_train(config: DQNConfig, env: environment.Environment, env_params=None)
                    "episodes": jnp.sum(done), "loss": loss}
         return state, metrics
 
-    def train(key: jax.Array):
+    def train(key: jax.Array, params=None, task=None):
+        """One run from ``params`` (default: a fresh init) on ``task`` (default: the env
+        params given to ``make_train``); both can be vmapped, e.g. over a batch of tasks."""
+        task = env_params if task is None else task
         init_key, env_key, key = jax.random.split(key, 3)
-        obs, env_state = vreset(jax.random.split(env_key, config.num_envs), env_params)
-        params = network.init(init_key, obs[0])["params"]
+        obs, env_state = vreset(jax.random.split(env_key, config.num_envs), task)
+        if params is None:
+            params = network.init(init_key, obs[0])["params"]
         example = Transition(obs[0], jnp.zeros((), jnp.int32), jnp.zeros(()), obs[0],
                              jnp.zeros(()))
         state = DQNState(params, params, optimizer.init(params),
                          replay.init(example, config.buffer_size), env_state, obs,
-                         jnp.zeros(config.num_envs), jnp.zeros((), jnp.int32))
+                         jnp.zeros(config.num_envs), jnp.zeros((), jnp.int32), task)
         return jax.lax.scan(iteration, state, jax.random.split(key, num_iterations))
 
     return train

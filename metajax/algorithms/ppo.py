@@ -89,6 +89,7 @@ class PPOState(NamedTuple):
     env_state: Any
     obs: jax.Array
     episode_return: jax.Array
+    task: Any  # the env params trained on (one task of a distribution, or the env's default)
 
 
 def make_actor_critic(config: PPOConfig, action_space: spaces.Space):
@@ -100,7 +101,8 @@ def make_actor_critic(config: PPOConfig, action_space: spaces.Space):
 
 
 def make_train(config: PPOConfig, env: environment.Environment, env_params=None):
-    """``train(key) -> (final PPOState, per-update metrics)``; see the module docstring."""
+    """``train(key, params=None, task=None) -> (final PPOState, per-update metrics)``; see the
+    module docstring."""
     env_params = env.default_params if env_params is None else env_params
     network, dist = make_actor_critic(config, env.action_space(env_params))
     epochs, minibatches = config.epochs_and_minibatches
@@ -118,7 +120,7 @@ def make_train(config: PPOConfig, env: environment.Environment, env_params=None)
         dist_params, value = apply(params, state.obs)
         action = dist.sample(act_key, dist_params)
         obs, env_state, reward, terminated, truncated, info = vstep(
-            jax.random.split(env_key, config.num_envs), state.env_state, action, env_params)
+            jax.random.split(env_key, config.num_envs), state.env_state, action, state.task)
         # a time limit is not an end: bootstrap from the final observation's value
         final_value = apply(params, info["final_observation"])[1]
         reward_bootstrapped = reward + config.gamma * final_value * truncated
@@ -127,8 +129,8 @@ def make_train(config: PPOConfig, env: environment.Environment, env_params=None)
         transition = Transition(state.obs, action, dist.log_prob(dist_params, action), value,
                                 reward_bootstrapped, terminated, done,
                                 jnp.where(done, episode_return, 0.0))
-        state = PPOState(state.params, state.opt_state, env_state, obs,
-                         jnp.where(done, 0.0, episode_return))
+        state = state._replace(env_state=env_state, obs=obs,
+                               episode_return=jnp.where(done, 0.0, episode_return))
         return (state, params), transition
 
     def loss_fn(params, batch: Transition, advantages, targets):
@@ -178,13 +180,17 @@ def make_train(config: PPOConfig, env: environment.Environment, env_params=None)
                     "episodes": jnp.sum(batch.done)}
         return state._replace(params=params, opt_state=opt_state), metrics
 
-    def train(key: jax.Array):
+    def train(key: jax.Array, params=None, task=None):
+        """One run from ``params`` (default: a fresh init) on ``task`` (default: the env
+        params given to ``make_train``); both can be vmapped, e.g. over a batch of tasks."""
+        task = env_params if task is None else task
         init_key, env_key, key = jax.random.split(key, 3)
         obs, env_state = jax.vmap(env.reset, (0, None))(
-            jax.random.split(env_key, config.num_envs), env_params)
-        params = network.init(init_key, obs[0])["params"]
+            jax.random.split(env_key, config.num_envs), task)
+        if params is None:
+            params = network.init(init_key, obs[0])["params"]
         state = PPOState(params, optimizer.init(params), env_state, obs,
-                         jnp.zeros(config.num_envs))
+                         jnp.zeros(config.num_envs), task)
         return jax.lax.scan(update, state, jax.random.split(key, config.num_updates))
 
     return train
