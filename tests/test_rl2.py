@@ -85,7 +85,7 @@ def test_reset_flag_zeroes_the_hidden_state():
     assert not np.allclose(kept, reset)
 
 
-def test_step_traces_once_and_make_train_vmaps_over_seeds():
+def test_make_train_vmaps_over_seeds_and_evaluates():
     algo = tiny_rl2()
     train = make_train(algo.env, algo.policy, algo.config, num_updates=3)
     states, metrics = jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(0), 2))
