@@ -1,6 +1,7 @@
-"""Outer-loop optimisation as pure functions: conjugate gradient, Gauss-Newton Fisher-vector
-products, and the TRPO step (CG on Fisher-vector products, max-KL scaling, backtracking line search), all
-traceable so a whole meta-iteration compiles into one XLA program."""
+"""Optimisation as pure functions: conjugate gradient, Gauss-Newton Fisher-vector products,
+the TRPO step (CG on Fisher-vector products, max-KL scaling, backtracking line search) and
+PPO's shuffled minibatch epochs, all traceable so a whole iteration compiles into one XLA
+program."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 from jax.flatten_util import ravel_pytree
 
 PyTree = Any
@@ -142,3 +144,28 @@ def trpo_step(
         grad_norm=jnp.linalg.norm(g),
     )
     return unravel(new_flat), info
+
+
+def minibatch_epochs(loss_and_grad: Callable, optimizer: optax.GradientTransformation,
+                     params: PyTree, opt_state: PyTree, data: PyTree, key: jax.Array,
+                     epochs: int, minibatches: int) -> tuple[PyTree, PyTree, PyTree]:
+    """``epochs`` passes over ``data`` (a tuple of arrays sharing a leading axis), each
+    shuffled and split into ``minibatches`` optimiser steps of
+    ``loss_and_grad(params, *minibatch) -> ((loss, info), grads)`` (PPO's update). Returns
+    the params, the optimiser state and the ``info`` of every step ``[epochs, minibatches]``."""
+    size = jax.tree.leaves(data)[0].shape[0]
+
+    def minibatch_step(carry, minibatch):
+        params, opt_state = carry
+        (_, info), grads = loss_and_grad(params, *minibatch)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), info
+
+    def epoch(carry, epoch_key):
+        perm = jax.random.permutation(epoch_key, size)
+        shuffled = jax.tree.map(lambda x: x[perm].reshape((minibatches, -1) + x.shape[1:]), data)
+        return jax.lax.scan(minibatch_step, carry, shuffled)
+
+    (params, opt_state), info = jax.lax.scan(epoch, (params, opt_state),
+                                             jax.random.split(key, epochs))
+    return params, opt_state, info

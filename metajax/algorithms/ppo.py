@@ -24,6 +24,7 @@ from metajax.distributions import Categorical, DiagGaussian
 from metajax.estimators import gae_with_dones
 from metajax.losses import clipped_value_loss, ppo_clip_loss
 from metajax.networks import ActorCritic
+from metajax.optim import minibatch_epochs
 from metajax.rollout import episode_returns
 
 
@@ -159,22 +160,9 @@ def make_train(config: PPOConfig, env: environment.Environment, env_params=None)
         # terminated vs done: GAE stops at both; `reward` already carries the truncation value
         data = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]),
                             (batch, advantages, advantages + batch.value))
-        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
-        def minibatch_step(carry, minibatch):
-            params, opt_state = carry
-            (_, info), grads = grad_fn(params, *minibatch)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), info
-
-        def epoch(carry, epoch_key):
-            perm = jax.random.permutation(epoch_key, config.num_envs * config.num_steps)
-            shuffled = jax.tree.map(
-                lambda x: x[perm].reshape((minibatches, -1) + x.shape[1:]), data)
-            return jax.lax.scan(minibatch_step, carry, shuffled)
-
-        (params, opt_state), info = jax.lax.scan(
-            epoch, (state.params, state.opt_state), jax.random.split(shuffle_key, epochs))
+        params, opt_state, info = minibatch_epochs(
+            jax.value_and_grad(loss_fn, has_aux=True), optimizer, state.params,
+            state.opt_state, data, shuffle_key, epochs, minibatches)
         metrics = {k: jnp.mean(v) for k, v in info.items()}
         metrics |= {"episode_return_sum": jnp.sum(batch.episode_return),
                     "episodes": jnp.sum(batch.done)}

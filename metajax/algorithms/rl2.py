@@ -27,6 +27,7 @@ from metajax import checks
 from metajax.envs.trials import Trials
 from metajax.estimators import gae_with_dones
 from metajax.losses import clipped_value_loss, ppo_clip_loss
+from metajax.optim import minibatch_epochs
 from metajax.recurrent import RecurrentPolicy
 
 
@@ -188,22 +189,9 @@ class RL2:
             batch.reward, batch.value, batch.done, last_value, c.gamma, c.gae_lambda)
         targets = advantages + batch.value
         data = (state.hidden, batch, advantages, targets)
-        grad_fn = jax.value_and_grad(self._loss, has_aux=True)
-
-        def minibatch_update(carry, minibatch):
-            params, opt_state = carry
-            (_, info), grads = grad_fn(params, *minibatch)
-            updates, opt_state = self.optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), info
-
-        def epoch(carry, epoch_key):
-            perm = jax.random.permutation(epoch_key, c.num_envs)
-            shuffled = jax.tree.map(
-                lambda x: x[perm].reshape((c.num_minibatches, -1) + x.shape[1:]), data)
-            return jax.lax.scan(minibatch_update, carry, shuffled)
-
-        (params, opt_state), info = jax.lax.scan(
-            epoch, (state.params, state.opt_state), jax.random.split(shuffle_key, c.update_epochs))
+        params, opt_state, info = minibatch_epochs(
+            jax.value_and_grad(self._loss, has_aux=True), self.optimizer, state.params,
+            state.opt_state, data, shuffle_key, c.update_epochs, c.num_minibatches)
         metrics = {k: jnp.mean(v) for k, v in info.items()}
         metrics.update(self._return_metrics(batch))
         new_state = RL2State(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
