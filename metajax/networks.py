@@ -138,6 +138,21 @@ class EnsembleQ(nn.Module):
         return jnp.tensordot(alpha, q, axes=1)
 
 
+def actor_critic_heads(module: nn.Module, actor: jax.Array, critic: jax.Array,
+                       action_dim: int, discrete: bool) -> tuple[dict[str, jax.Array], jax.Array]:
+    """The policy head (logits, or a mean with a learned state-independent log-std; small
+    orthogonal init so the first policy is near uniform) and the scalar value head, for use
+    inside ``module``'s compact ``__call__``."""
+    head = nn.Dense(action_dim, kernel_init=nn.initializers.orthogonal(0.01))(actor)
+    if discrete:
+        dist = {"logits": head}
+    else:
+        dist = {"mean": head,
+                "log_std": module.param("log_std", nn.initializers.zeros, (action_dim,))}
+    value = nn.Dense(1, kernel_init=nn.initializers.orthogonal(1.0))(critic)[..., 0]
+    return dist, value
+
+
 class ActorCritic(nn.Module):
     """Policy and value network: separate MLP torsos, or one ``shared_torso``. The policy head
     is categorical (``discrete``) or Gaussian with a learned state-independent log-std."""
@@ -153,14 +168,7 @@ class ActorCritic(nn.Module):
         actor = MLP(self.hidden_sizes, self.activation, name="actor_torso")(obs)
         critic = actor if self.shared_torso else MLP(self.hidden_sizes, self.activation,
                                                      name="critic_torso")(obs)
-        head = nn.Dense(self.action_dim, kernel_init=nn.initializers.orthogonal(0.01))(actor)
-        if self.discrete:
-            dist = {"logits": head}
-        else:
-            dist = {"mean": head,
-                    "log_std": self.param("log_std", nn.initializers.zeros, (self.action_dim,))}
-        value = nn.Dense(1, kernel_init=nn.initializers.orthogonal(1.0))(critic)[..., 0]
-        return dist, value
+        return actor_critic_heads(self, actor, critic, self.action_dim, self.discrete)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -146,6 +146,14 @@ def trpo_step(
     return unravel(new_flat), info
 
 
+def ppo_optimizer(lr: float, max_grad_norm: float, anneal_steps: int | None = None
+                  ) -> optax.GradientTransformation:
+    """Adam (eps 1e-5) after global-norm clipping, as PPO implementations use; the step size
+    decays linearly to zero over ``anneal_steps`` optimiser steps when given."""
+    schedule = lr if anneal_steps is None else optax.linear_schedule(lr, 0.0, anneal_steps)
+    return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(schedule, eps=1e-5))
+
+
 def minibatch_epochs(loss_and_grad: Callable, optimizer: optax.GradientTransformation,
                      params: PyTree, opt_state: PyTree, data: PyTree, key: jax.Array,
                      epochs: int, minibatches: int) -> tuple[PyTree, PyTree, PyTree]:

@@ -17,6 +17,7 @@ import numpy as np
 from gymnax.environments import spaces
 
 from metajax.distributions import Categorical, DiagGaussian, Distribution
+from metajax.networks import actor_critic_heads
 
 
 class GRUActorCritic(nn.Module):
@@ -32,13 +33,7 @@ class GRUActorCritic(nn.Module):
         hidden = jnp.where(reset, jnp.zeros_like(hidden), hidden)
         x = nn.relu(nn.Dense(self.embed_size, kernel_init=nn.initializers.orthogonal(np.sqrt(2)))(obs))
         hidden, y = nn.GRUCell(self.hidden_size)(hidden, x)
-        head = nn.Dense(self.action_dim, kernel_init=nn.initializers.orthogonal(0.01))(y)
-        if self.discrete:
-            dist = {"logits": head}
-        else:
-            dist = {"mean": head,
-                    "log_std": self.param("log_std", nn.initializers.zeros, (self.action_dim,))}
-        value = nn.Dense(1, kernel_init=nn.initializers.orthogonal(1.0))(y)[0]
+        dist, value = actor_critic_heads(self, y, y, self.action_dim, self.discrete)
         return hidden, dist, value
 
 

@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 from gymnax.environments import environment, spaces
 
 from metajax import checks
@@ -24,7 +23,7 @@ from metajax.distributions import Categorical, DiagGaussian
 from metajax.estimators import gae_with_dones
 from metajax.losses import clipped_value_loss, ppo_clip_loss
 from metajax.networks import ActorCritic
-from metajax.optim import minibatch_epochs
+from metajax.optim import minibatch_epochs, ppo_optimizer
 from metajax.rollout import episode_returns
 
 
@@ -107,11 +106,9 @@ def make_train(config: PPOConfig, env: environment.Environment, env_params=None)
     env_params = env.default_params if env_params is None else env_params
     network, dist = make_actor_critic(config, env.action_space(env_params))
     epochs, minibatches = config.epochs_and_minibatches
-    lr: Any = config.lr
-    if config.anneal_lr:
-        lr = optax.linear_schedule(config.lr, 0.0, config.num_updates * epochs * minibatches)
-    optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
-                            optax.adam(lr, eps=1e-5))
+    steps = config.num_updates * epochs * minibatches
+    optimizer = ppo_optimizer(config.lr, config.max_grad_norm,
+                              steps if config.anneal_lr else None)
     apply = lambda params, obs: network.apply({"params": params}, obs)  # noqa: E731
     vstep = jax.vmap(env.step, (0, 0, 0, None))
 

@@ -20,14 +20,13 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from metajax import checks
 from metajax.envs.trials import Trials
 from metajax.estimators import gae_with_dones
 from metajax.losses import clipped_value_loss, ppo_clip_loss
-from metajax.optim import minibatch_epochs
+from metajax.optim import minibatch_epochs, ppo_optimizer
 from metajax.recurrent import RecurrentPolicy
 
 
@@ -114,12 +113,9 @@ class RL2:
         self.env, self.policy, self.config = env, policy, config
         self.num_steps = config.num_steps or env.trial_horizon
         self.env_params = env.default_params
-        lr: Any = config.lr
-        if config.anneal_lr:  # linear to zero over the run's optimiser steps
-            lr = optax.linear_schedule(
-                config.lr, 0.0, num_updates * config.update_epochs * config.num_minibatches)
-        self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
-                                     optax.adam(lr, eps=1e-5))
+        steps = num_updates * config.update_epochs * config.num_minibatches
+        self.optimizer = ppo_optimizer(config.lr, config.max_grad_norm,
+                                       steps if config.anneal_lr else None)
 
     def init(self, key: jax.Array) -> RL2State:
         param_key, env_key = jax.random.split(key)
