@@ -47,10 +47,10 @@ def run(name: str, meta_iterations: int, num_tasks: int, seed: int = 0) -> dict:
     env, _ = metajax.make("CartPoleDynamics-v0")
     train = module.make_train(config, env)
     init = jax.jit(train)(jax.random.key(seed))[0].params  # a fresh initialisation
-    reptile = ReptileConfig(meta_iterations=meta_iterations, tasks_per_iteration=8)
+    reptile = ReptileConfig(tasks_per_iteration=8)
     start = time.perf_counter()
     meta_params, meta_metrics = jax.block_until_ready(
-        jax.jit(make_reptile(train, env, reptile))(jax.random.key(seed + 1), init))
+        jax.jit(make_reptile(train, env, reptile, meta_iterations))(jax.random.key(seed + 1), init))
     meta_seconds = time.perf_counter() - start
 
     tasks = env.sample_tasks(jax.random.key(10_000 + seed), num_tasks)  # held out

@@ -9,10 +9,15 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+import gymnax
 import yaml
+from gymnax.environments import spaces
 
 from metajax import checks
+from metajax.algorithms import dqn, ppo
+from metajax.algorithms.agent_runs import AGENTS, MetaInitRun, SingleTaskRun
 from metajax.algorithms.maml import MAML, MAMLConfig
+from metajax.algorithms.meta_init import ReptileConfig
 from metajax.algorithms.regression import FewShotRegression
 from metajax.algorithms.rl2 import RL2, RL2Config
 from metajax.envs.sinusoid import Sinusoid
@@ -54,6 +59,14 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
 RL_ONLY = ("promp", "emaml", "dice")
 # memory-based meta-RL: a recurrent policy over trials (``rl2.*`` settings)
 MEMORY_BASED = ("rl2",)
+# deep-RL learners (``dqn.*``, ``ppo.*`` settings; a2c is ppo.algo=a2c): trained on a single
+# gymnax environment, or meta-initialised by Reptile (``meta_init.*``) on a task distribution
+META_INIT_DEFAULTS: dict[str, Any] = {  # a short inner run: the fine-tuning budget
+    "num_iterations": 30,
+    "dqn": {"total_steps": 20_000, "learning_starts": 1_000, "epsilon_fraction": 0.3},
+    "ppo": {"total_steps": 16_384},
+}
+SINGLE_TASK_DEFAULTS: dict[str, Any] = {"meta_test": {"num_episodes": 100}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,11 +134,23 @@ class TrainConfig:
     policy: PolicyConfig = PolicyConfig()
     maml: MAMLConfig = MAMLConfig()
     rl2: RL2Config = RL2Config()
+    dqn: dqn.DQNConfig = dqn.DQNConfig()
+    ppo: ppo.PPOConfig = ppo.PPOConfig()
+    meta_init: ReptileConfig = ReptileConfig()
     meta_test: MetaTestConfig = MetaTestConfig()
 
     def __post_init__(self):
-        checks.one_of("env", self.env, registered_envs() + tuple(SUPERVISED))
-        checks.one_of("algo", self.algo, tuple(ALGORITHMS) + MEMORY_BASED)
+        checks.one_of("algo", self.algo, tuple(ALGORITHMS) + MEMORY_BASED + AGENTS)
+        distributions = registered_envs() + tuple(SUPERVISED)
+        if self.algo in AGENTS and self.env not in distributions:
+            checks.one_of("env", self.env, distributions + tuple(gymnax.registered_envs))
+        elif self.env in gymnax.registered_envs and self.env not in distributions:
+            raise ValueError(f"env {self.env} is a single gymnax environment, not a task "
+                             f"distribution: algo {self.algo} needs one of "
+                             f"{', '.join(distributions)} (on {self.env}, use algo "
+                             f"{'|'.join(AGENTS)})")
+        else:
+            checks.one_of("env", self.env, distributions)
         checks.positive("num_iterations", self.num_iterations, integer=True)
         checks.non_negative_int("seed", self.seed)
         checks.positive("checkpoint_every", self.checkpoint_every, integer=True)
@@ -247,6 +272,10 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     data = merge(read_config_file(path) if path is not None else {}, parse_overrides(overrides))
     base: dict[str, Any] = dict(SUPERVISED_DEFAULTS) if data.get("env") in SUPERVISED else {}
     algo = data.get("algo", "maml")
+    if algo in AGENTS:
+        single = data.get("env", TrainConfig.env) not in registered_envs()
+        base = merge(SINGLE_TASK_DEFAULTS if single else META_INIT_DEFAULTS,
+                     {"ppo": {"algo": algo}} if algo != "dqn" else {})
     if algo in ALGORITHMS:
         presets = dict(ALGORITHMS[algo])
         if algo == "reptile":  # outer step size; on sinusoids 5 inner steps (0.1 diverged)
@@ -260,11 +289,16 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     return from_dict(TrainConfig, data)
 
 
-def build_algorithm(config: TrainConfig) -> MAML | FewShotRegression | RL2:
+Algorithm = MAML | FewShotRegression | RL2 | SingleTaskRun | MetaInitRun
+
+
+def build_algorithm(config: TrainConfig) -> Algorithm:
     """The environment, policy and algorithm a config describes; a mismatch between the policy
     and the environment's action space is a :class:`ConfigError`."""
     if config.env in SUPERVISED:
         return _build_regression(config)
+    if config.algo in AGENTS:
+        return _build_agent(config)
     try:
         env, _ = make(config.env, **config.env_kwargs)
     except (TypeError, ValueError) as err:
@@ -292,9 +326,34 @@ def _build_rl2(config: TrainConfig, env) -> RL2:
     return RL2(trials, policy, c, config.num_iterations)
 
 
+def _build_agent(config: TrainConfig) -> SingleTaskRun | MetaInitRun:
+    single = config.env not in registered_envs()
+    try:
+        env, env_params = (gymnax.make if single else make)(config.env, **config.env_kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"env_kwargs for {config.env}: {err}") from None
+    action_space = env.action_space(env_params)
+    if config.algo == "dqn":
+        if not isinstance(action_space, spaces.Discrete):
+            raise ConfigError(f"algo dqn needs discrete actions; {config.env} has a "
+                              f"{type(action_space).__name__} action space (use algo ppo)")
+        learner = dqn.make_learner(config.dqn, env, env_params)
+    else:
+        if config.ppo.algo != config.algo:
+            raise ConfigError(f"ppo.algo={config.ppo.algo} contradicts algo={config.algo}; "
+                              "set only algo (ppo or a2c)")
+        learner = ppo.make_learner(config.ppo, env, env_params)
+    try:
+        if single:
+            return SingleTaskRun(learner, config.num_iterations)
+        return MetaInitRun(learner, env, config.meta_init, config.num_iterations)
+    except ValueError as err:
+        raise ConfigError(f"{config.algo} on {config.env}: {err}") from None
+
+
 def _build_regression(config: TrainConfig) -> FewShotRegression:
-    if config.algo in RL_ONLY + MEMORY_BASED:
-        raise ConfigError(f"algo {config.algo} works on RL task distributions only; for "
+    if config.algo in RL_ONLY + MEMORY_BASED + AGENTS:
+        raise ConfigError(f"algo {config.algo} works on RL environments only; for "
                           f"{config.env} use one of "
                           + ", ".join(a for a in ALGORITHMS if a not in RL_ONLY))
     p = config.policy

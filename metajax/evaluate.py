@@ -14,16 +14,20 @@ import jax.numpy as jnp
 import numpy as np
 
 from metajax import checkpoint
-from metajax.algorithms.maml import MAML
+from metajax.algorithms.agent_runs import MetaInitRun, SingleTaskRun
 from metajax.algorithms.rl2 import RL2
-from metajax.config import (ConfigError, MetaTestConfig, TrainConfig, build_algorithm, from_dict,
-                            merge, parse_overrides)
+from metajax.config import (Algorithm, ConfigError, MetaTestConfig, TrainConfig, build_algorithm,
+                            from_dict, merge, parse_overrides)
 
 
-def meta_test(algo: MAML | RL2, meta, protocol: MetaTestConfig) -> np.ndarray:
+def meta_test(algo: Algorithm, meta, protocol: MetaTestConfig) -> np.ndarray:
     """Mean return over ``protocol.num_tasks`` held-out tasks after 0..``num_steps`` steps;
-    for RL^2, the mean return of each episode of a trial."""
+    for RL^2, the mean return of each episode of a trial; for a deep-RL learner, its greedy
+    return after training (one environment) or before and after fine-tuning (meta-init)."""
     key = jax.random.key(protocol.seed)
+    if isinstance(algo, (SingleTaskRun, MetaInitRun)):
+        run = _compiled_agent_test(algo, protocol.num_tasks, protocol.num_episodes)
+        return np.asarray(run(meta, key))
     task_key, run_key = jax.random.split(key)
     if isinstance(algo, RL2):
         tasks = algo.env.env.sample_tasks(task_key, protocol.num_tasks)
@@ -47,6 +51,26 @@ def _compiled_trial_test(algo: RL2):
     return jax.jit(algo.meta_test)
 
 
+@lru_cache(maxsize=8)
+def _compiled_agent_test(algo: SingleTaskRun | MetaInitRun, num_tasks: int, num_episodes: int):
+    return jax.jit(lambda meta, key: algo.meta_test(meta, key, num_tasks, num_episodes))
+
+
+def describe_meta_test(algo: Algorithm, protocol: MetaTestConfig) -> str:
+    """One line saying what the meta-test measures."""
+    if isinstance(algo, SingleTaskRun):
+        return (f"test: greedy policy over {protocol.num_episodes} episodes "
+                f"(seed {protocol.seed}):")
+    where = f"{protocol.num_tasks} held-out tasks (seed {protocol.seed}"
+    if isinstance(algo, MetaInitRun):
+        return (f"meta-test on {where}): greedy return over {protocol.num_episodes} episodes "
+                "before and after one fine-tuning run of the inner budget:")
+    if isinstance(algo, RL2):
+        return f"meta-test on {where}, one trial of {algo.env.num_episodes} episodes each):"
+    return (f"meta-test on {where}, {protocol.num_episodes} episodes per step, step sizes "
+            f"{protocol.schedule}):")
+
+
 def format_table(returns: Sequence[float], published: Sequence[float] | None = None,
                  header: str = "mean return", index: str = "adaptation steps",
                  first: int = 0) -> str:
@@ -65,6 +89,12 @@ def format_table(returns: Sequence[float], published: Sequence[float] | None = N
 def report_style(algo) -> dict:
     """How tables and plots name an algorithm's two training curves and meta-test axis."""
     ylabel = "mean squared error" if algo.score_names[0].endswith("mse") else "mean return"
+    if isinstance(algo, SingleTaskRun):
+        return {"labels": ("training episodes", "greedy policy"), "index": "training runs",
+                "first": 1, "ylabel": ylabel}
+    if isinstance(algo, MetaInitRun):
+        return {"labels": ("inner runs: training episodes", "inner runs: final greedy policy"),
+                "index": "fine-tuning runs", "first": 0, "ylabel": ylabel}
     if isinstance(algo, RL2):
         return {"labels": ("first episode of a trial", "last episode of a trial"),
                 "index": "episode of the trial", "first": 1, "ylabel": ylabel}

@@ -8,6 +8,7 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
@@ -15,17 +16,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from metajax import checkpoint
-from metajax.algorithms.maml import MetaState
-from metajax.algorithms.rl2 import RL2
 from metajax.config import ConfigError, TrainConfig, build_algorithm
-from metajax.evaluate import format_meta_test, meta_test, report_style, write_json_atomic
+from metajax.evaluate import (describe_meta_test, format_meta_test, meta_test, report_style,
+                              write_json_atomic)
 from metajax.plotting import plot_learning_curves
 
 
 @dataclasses.dataclass
 class TrainResult:
     run_dir: Path
-    state: MetaState
+    state: Any  # the algorithm's final state (MetaState, RL2State, LearnerRunState, ...)
     records: list[dict]
     meta_test_returns: np.ndarray
     compile_seconds: float
@@ -90,14 +90,7 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     ckpt.close()
 
     style = report_style(algo)
-    if isinstance(algo, RL2):
-        console.print(f"meta-test on {config.meta_test.num_tasks} held-out tasks "
-                      f"(seed {config.meta_test.seed}, one trial of "
-                      f"{algo.env.num_episodes} episodes each):")
-    else:
-        console.print(f"meta-test on {config.meta_test.num_tasks} held-out tasks "
-                      f"(seed {config.meta_test.seed}, {config.meta_test.num_episodes} episodes "
-                      f"per step, step sizes {config.meta_test.schedule}):")
+    console.print(describe_meta_test(algo, config.meta_test))
     returns = meta_test(algo, state.meta_params, config.meta_test)
     console.print(format_meta_test(algo, returns))
     seconds_per_iteration = statistics.median(durations)

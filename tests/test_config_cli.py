@@ -33,8 +33,8 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
     ("policy.hidden_sizes=[64,0]", "policy.hidden_sizes must be a positive integer, got 0"),
     ("maml.outer=sgdd", "maml.outer must be one of trpo, promp, reptile, adam"),
     ("maml.estimator=reinforce", "maml.estimator must be one of vpg, lvc, dice"),
-    ("algo=ppo", "algo must be one of maml, fomaml, metasgd, anil, cavia, reptile, promp, "
-                 "emaml, dice, rl2; got 'ppo'"),
+    ("algo=sac", "algo must be one of maml, fomaml, metasgd, anil, cavia, reptile, promp, "
+                 "emaml, dice, rl2, dqn, ppo, a2c; got 'sac'"),
     ("rl2.num_envs=6", "rl2.num_envs (6) must be divisible by num_minibatches (4)"),
     ("rl2.gae_lambda=2", "rl2.gae_lambda must be in [0.0, 1.0], got 2"),
     ("maml.gamma=1.5", "maml.gamma must be in [0.0, 1.0], got 1.5"),

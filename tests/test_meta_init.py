@@ -24,10 +24,10 @@ def test_reptile_moves_toward_the_mean_of_adapted_params():
         state = FakeState(jax.tree.map(lambda p: p + task.gravity, params))
         return state, {"episode_return_sum": jnp.ones(2), "episodes": jnp.ones(2)}
 
-    config = ReptileConfig(meta_iterations=1, tasks_per_iteration=4, outer_lr=0.5)
-    params, metrics = jax.jit(make_reptile(train, env, config))(jax.random.key(0),
+    config = ReptileConfig(tasks_per_iteration=4, outer_lr=0.5)
+    params, metrics = jax.jit(make_reptile(train, env, config, 1))(jax.random.key(0),
                                                                 {"w": jnp.zeros(3)})
-    task_key = jax.random.split(jax.random.split(jax.random.key(0), 1)[0])[0]
+    task_key = jax.random.split(jax.random.split(jax.random.key(0), 1)[0], 3)[0]
     gravity = env.sample_tasks(task_key, 4).gravity
     np.testing.assert_allclose(params["w"], np.full(3, 0.5 * float(gravity.mean())), rtol=1e-5)
     np.testing.assert_allclose(metrics["inner_return"], [1.0])
@@ -43,7 +43,7 @@ def test_reptile_runs_real_learners_on_cartpole_dynamics(module, config):
     env, _ = metajax.make("CartPoleDynamics-v0")
     train = module.make_train(config, env)
     init = jax.jit(train)(jax.random.key(0))[0].params
-    meta = make_reptile(train, env, ReptileConfig(meta_iterations=2, tasks_per_iteration=2))
+    meta = make_reptile(train, env, ReptileConfig(tasks_per_iteration=2), 2)
     params, metrics = jax.jit(meta)(jax.random.key(1), init)
     assert metrics["inner_return"].shape == (2,)
     assert jax.tree.structure(params) == jax.tree.structure(init)

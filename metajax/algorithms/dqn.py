@@ -25,6 +25,7 @@ import optax
 from gymnax.environments import environment
 
 from metajax import checks, qlearning, replay
+from metajax.algorithms.learner import Learner, whole_run
 from metajax.networks import EnsembleQ, QNetwork
 from metajax.rollout import episode_returns
 
@@ -98,9 +99,9 @@ def epsilon_at(config: DQNConfig, step: jax.Array) -> jax.Array:
     return config.epsilon_start + frac * (config.epsilon_end - config.epsilon_start)
 
 
-def make_train(config: DQNConfig, env: environment.Environment, env_params=None):
-    """``train(key, params=None, task=None) -> (final DQNState, per-step metrics)``; see the
-    module docstring."""
+def make_learner(config: DQNConfig, env: environment.Environment, env_params=None) -> Learner:
+    """DQN as ``init`` and ``update`` (one vectorised env step, maybe one gradient step); see
+    the module docstring."""
     env_params = env.default_params if env_params is None else env_params
     num_actions = int(env.action_space(env_params).n)
     network = make_q_network(config, num_actions)
@@ -163,22 +164,29 @@ def make_train(config: DQNConfig, env: environment.Environment, env_params=None)
                    "episodes": jnp.sum(done), "loss": loss}
         return state, metrics
 
-    def train(key: jax.Array, params=None, task=None):
-        """One run from ``params`` (default: a fresh init) on ``task`` (default: the env
-        params given to ``make_train``); both can be vmapped, e.g. over a batch of tasks."""
+    def init(key: jax.Array, params=None, task=None) -> DQNState:
         task = env_params if task is None else task
-        init_key, env_key, key = jax.random.split(key, 3)
+        init_key, env_key = jax.random.split(key)
         obs, env_state = vreset(jax.random.split(env_key, config.num_envs), task)
         if params is None:
             params = network.init(init_key, obs[0])["params"]
         example = Transition(obs[0], jnp.zeros((), jnp.int32), jnp.zeros(()), obs[0],
                              jnp.zeros(()))
-        state = DQNState(params, params, optimizer.init(params),
-                         replay.init(example, config.buffer_size), env_state, obs,
-                         jnp.zeros(config.num_envs), jnp.zeros((), jnp.int32), task)
-        return jax.lax.scan(iteration, state, jax.random.split(key, num_iterations))
+        return DQNState(params, params, optimizer.init(params),
+                        replay.init(example, config.buffer_size), env_state, obs,
+                        jnp.zeros(config.num_envs), jnp.zeros((), jnp.int32), task)
 
-    return train
+    def evaluate(params, key: jax.Array, num_episodes: int, task=None) -> jax.Array:
+        return greedy_returns(config, env, params, key, num_episodes,
+                              env_params if task is None else task)
+
+    return Learner(init, iteration, num_iterations, config.num_envs, evaluate)
+
+
+def make_train(config: DQNConfig, env: environment.Environment, env_params=None):
+    """``train(key, params=None, task=None) -> (final DQNState, per-step metrics)``, one
+    ``lax.scan``; see :func:`metajax.algorithms.learner.whole_run`."""
+    return whole_run(make_learner(config, env, env_params))
 
 
 def greedy_returns(config: DQNConfig, env: environment.Environment, params, key: jax.Array,

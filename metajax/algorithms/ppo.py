@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from gymnax.environments import environment, spaces
 
 from metajax import checks
+from metajax.algorithms.learner import Learner, whole_run
 from metajax.distributions import Categorical, DiagGaussian
 from metajax.estimators import gae_with_dones
 from metajax.losses import clipped_value_loss, ppo_clip_loss
@@ -100,8 +101,8 @@ def make_actor_critic(config: PPOConfig, action_space: spaces.Space):
                        config.activation, config.shared_torso), DiagGaussian()
 
 
-def make_train(config: PPOConfig, env: environment.Environment, env_params=None):
-    """``train(key, params=None, task=None) -> (final PPOState, per-update metrics)``; see the
+def make_learner(config: PPOConfig, env: environment.Environment, env_params=None) -> Learner:
+    """PPO/A2C as ``init`` and ``update`` (one rollout and its epochs of minibatches); see the
     module docstring."""
     env_params = env.default_params if env_params is None else env_params
     network, dist = make_actor_critic(config, env.action_space(env_params))
@@ -165,20 +166,28 @@ def make_train(config: PPOConfig, env: environment.Environment, env_params=None)
                     "episodes": jnp.sum(batch.done)}
         return state._replace(params=params, opt_state=opt_state), metrics
 
-    def train(key: jax.Array, params=None, task=None):
-        """One run from ``params`` (default: a fresh init) on ``task`` (default: the env
-        params given to ``make_train``); both can be vmapped, e.g. over a batch of tasks."""
+    def init(key: jax.Array, params=None, task=None) -> PPOState:
         task = env_params if task is None else task
-        init_key, env_key, key = jax.random.split(key, 3)
+        init_key, env_key = jax.random.split(key)
         obs, env_state = jax.vmap(env.reset, (0, None))(
             jax.random.split(env_key, config.num_envs), task)
         if params is None:
             params = network.init(init_key, obs[0])["params"]
-        state = PPOState(params, optimizer.init(params), env_state, obs,
-                         jnp.zeros(config.num_envs), task)
-        return jax.lax.scan(update, state, jax.random.split(key, config.num_updates))
+        return PPOState(params, optimizer.init(params), env_state, obs,
+                        jnp.zeros(config.num_envs), task)
 
-    return train
+    def evaluate(params, key: jax.Array, num_episodes: int, task=None) -> jax.Array:
+        return evaluate_returns(config, env, params, key, num_episodes,
+                                env_params if task is None else task)
+
+    return Learner(init, update, config.num_updates, config.num_envs * config.num_steps,
+                   evaluate)
+
+
+def make_train(config: PPOConfig, env: environment.Environment, env_params=None):
+    """``train(key, params=None, task=None) -> (final PPOState, per-update metrics)``, one
+    ``lax.scan``; see :func:`metajax.algorithms.learner.whole_run`."""
+    return whole_run(make_learner(config, env, env_params))
 
 
 def evaluate_returns(config: PPOConfig, env: environment.Environment, params, key: jax.Array,
