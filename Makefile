@@ -20,15 +20,18 @@ $(BENCH_STAMP): $(STAMP)
 demo: $(STAMP)  ## meta-train MAML-TRPO on Navigation2D, then meta-test; writes runs/<name>/
 	$(PY) -m metajax train
 
-test: $(STAMP)  ## the whole suite, slow learning tests included
+test: $(BENCH_STAMP)  ## the whole suite, slow learning tests and PyTorch baselines included
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP)  ## speed suite (metajax vs PyTorch side by side), then RESULTS.md
 	$(PY) benchmarks/speed.py
-	$(PY) benchmarks/fidelity.py
+	$(PY) benchmarks/maml_vs_torch.py
+	$(PY) benchmarks/env_throughput.py
+	$(PY) benchmarks/agents_vs_torch.py --compile
+	$(PY) benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

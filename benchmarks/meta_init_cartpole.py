@@ -46,7 +46,7 @@ def run(name: str, meta_iterations: int, num_tasks: int, seed: int = 0) -> dict:
     module, config, evaluate = LEARNERS[name]
     env, _ = metajax.make("CartPoleDynamics-v0")
     train = module.make_train(config, env)
-    init = jax.jit(train)(jax.random.key(seed))[0].params  # a fresh initialisation
+    init = module.make_learner(config, env).init(jax.random.key(seed)).params  # fresh
     reptile = ReptileConfig(tasks_per_iteration=8)
     start = time.perf_counter()
     meta_params, meta_metrics = jax.block_until_ready(

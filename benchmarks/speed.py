@@ -123,7 +123,7 @@ def main() -> None:
     step_flops = flops(compiled)
     mean_ls, mean_cg = float(np.mean(ls_steps)), float(np.mean(cg_iters))
     # the step's count has each loop body once; add the remaining trips
-    # (CG: cg_iterations products in the loop plus one for the step length)
+    # (CG: cg_iterations products in the loop; the step length reuses its residual)
     total_flops = (step_flops
                    + (algo.horizon - 1) * (c.inner_steps + 1) * body["rollout_step"]
                    + (mean_cg - 1) * body["fvp"]

@@ -15,15 +15,21 @@ from jax.flatten_util import ravel_pytree
 PyTree = Any
 
 
+class CGResult(NamedTuple):
+    x: jax.Array
+    iterations: jax.Array
+    residual: jax.Array  # b - A x, as CG's recurrence tracks it (no extra product)
+
+
 def conjugate_gradient(
     matvec: Callable[[jax.Array], jax.Array],
     b: jax.Array,
     max_iters: int,
     residual_tol: float = 1e-10,
-) -> tuple[jax.Array, jax.Array]:
+) -> CGResult:
     """Approximately solves ``A x = b`` for symmetric positive-definite ``A`` given as
-    ``matvec``; stops after ``max_iters`` or when ``|r|^2 < residual_tol``. Returns ``x`` and
-    the number of iterations run."""
+    ``matvec``; stops after ``max_iters`` or when ``|r|^2 < residual_tol``. Returns ``x``,
+    the number of iterations run and the residual ``b - A x``."""
 
     def cond(carry):
         i, _, _, _, rr = carry
@@ -40,8 +46,8 @@ def conjugate_gradient(
         return i + 1, x, r, p, rr_new
 
     init = (0, jnp.zeros_like(b), b, b, jnp.vdot(b, b))
-    iterations, x, *_ = jax.lax.while_loop(cond, body, init)
-    return x, iterations
+    iterations, x, r, _, _ = jax.lax.while_loop(cond, body, init)
+    return CGResult(x, iterations, r)
 
 
 def gauss_newton_fvp(
@@ -109,8 +115,9 @@ def trpo_step(
     def flat_fvp(v):
         return ravel_pytree(fvp(unravel(v)))[0] + cg_damping * v
 
-    direction, cg_iterations = conjugate_gradient(flat_fvp, g, cg_iters)
-    shs = 0.5 * jnp.vdot(direction, flat_fvp(direction))
+    direction, cg_iterations, residual = conjugate_gradient(flat_fvp, g, cg_iters)
+    # the quadratic KL of the direction, d^T A d = d^T (g - r): no further Fisher product
+    shs = 0.5 * jnp.vdot(direction, g - residual)
     step = direction * jnp.sqrt(max_kl / jnp.maximum(shs, 1e-20))
 
     def evaluate(fraction):

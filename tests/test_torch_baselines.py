@@ -18,7 +18,8 @@ from torch_baselines.cartpole import VectorCartPole  # noqa: E402
 
 def test_torch_cartpole_steps_like_gymnax():
     """Same non-terminal states and actions, some stepping past the thresholds and some
-    reaching the time limit, give the same next observation, termination and truncation as gymnax's CartPole-v1."""
+    reaching the time limit, give the same next observation, termination and truncation as
+    gymnax's CartPole-v1."""
     rng = np.random.default_rng(0)
     n = 256
     states = rng.uniform([-2.39, -3, -0.2, -3], [2.39, 3, 0.2, 3], size=(n, 4)).astype(np.float32)
@@ -52,3 +53,77 @@ def test_torch_baselines_train_and_evaluate(module, config):
     model, returns = module.train(config, seed=0)
     assert returns and all(r >= 1 for r in returns)
     assert 1.0 <= module.greedy_return(model, episodes=3) <= 500.0
+
+
+def test_torch_maml_trpo_matches_metajax_in_float64():
+    """On the same sampled meta-batch and params, the PyTorch MAML-TRPO's advantages,
+    post-adaptation surrogate, its meta-gradient and the Fisher-vector product equal
+    metajax's: the benchmark compares the same algorithm."""
+    import jax
+
+    from metajax import optim
+    from metajax.config import build_algorithm, load_config
+    from torch_baselines import maml_trpo
+
+    with jax.enable_x64(True):
+        algo = build_algorithm(load_config(None, [
+            "policy.hidden_sizes=[8,8]", "maml.num_tasks=2", "maml.num_episodes=3",
+            "env_kwargs={horizon: 10}"]))
+        meta = jax.tree.map(lambda x: x.astype(jnp.float64),
+                            algo.init(jax.random.key(0)).meta_params)
+        train, valid, *_ = algo.sample_meta_batch(meta, jax.random.key(1))
+        train, valid = jax.tree.map(lambda x: x.astype(jnp.float64) if x.dtype == jnp.float32
+                                    else x, (train, valid))
+        old = jax.lax.stop_gradient(algo.post_adaptation_dist(meta, train, valid))
+        (loss, kl_value), grads = jax.value_and_grad(
+            lambda m: algo.surrogate(m, train, valid, old), has_aux=True)(meta)
+        v = jax.tree.map(lambda x: jnp.linspace(-1.0, 1.0, x.size).reshape(x.shape),
+                         meta["params"])
+        outputs_fn = lambda m: algo.post_adaptation_dist(m, train, valid)  # noqa: E731
+        fvp = optim.gauss_newton_fvp(outputs_fn, algo.kl_divergence(valid), meta)(
+            {"params": v, "inner": ()})["params"]
+
+    p = meta["params"]
+    names = {"w0": p["MLP_0"]["Dense_0"]["kernel"], "b0": p["MLP_0"]["Dense_0"]["bias"],
+             "w1": p["MLP_0"]["Dense_1"]["kernel"], "b1": p["MLP_0"]["Dense_1"]["bias"],
+             "w2": p["Dense_0"]["kernel"], "b2": p["Dense_0"]["bias"], "log_std": p["log_std"]}
+    as_torch = lambda x: torch.tensor(np.asarray(x), dtype=torch.float64)  # noqa: E731
+    params = {k: as_torch(x).requires_grad_() for k, x in names.items()}
+
+    def batch(b):
+        return {"obs": as_torch(b.obs), "action": as_torch(b.action),
+                "reward": as_torch(b.reward), "valid": as_torch(b.valid)}
+
+    torch_train, torch_valid = batch(jax.tree.map(lambda x: x[:, 0], train)), batch(valid)
+    config = maml_trpo.Config()
+    for torch_batch, ref in ((torch_train, train.advantage[:, 0]), (torch_valid, valid.advantage)):
+        torch_batch["adv"] = maml_trpo.advantages(torch_batch, config)
+        np.testing.assert_allclose(torch_batch["adv"].numpy(), np.asarray(ref), atol=1e-8)
+    torch_old = (as_torch(old["mean"]).flatten(1, 2),
+                 as_torch(old["log_std"])[:, None, None, :].expand(-1, 3, 10, -1).flatten(1, 2))
+    t_loss, t_kl = maml_trpo.surrogate_and_kl(params, torch_train, torch_valid, torch_old, config)
+    np.testing.assert_allclose(float(t_loss.detach()), float(loss), atol=1e-9)  # ~0: ratio 1
+    assert abs(float(t_kl.detach())) < 1e-12 and abs(float(kl_value)) < 1e-12
+    t_grads = torch.autograd.grad(t_loss, list(params.values()), retain_graph=True)
+    order = ("w0", "b0", "w1", "b1", "w2", "b2", "log_std")
+    jax_by_name = {"w0": grads["params"]["MLP_0"]["Dense_0"]["kernel"],
+                   "b0": grads["params"]["MLP_0"]["Dense_0"]["bias"],
+                   "w1": grads["params"]["MLP_0"]["Dense_1"]["kernel"],
+                   "b1": grads["params"]["MLP_0"]["Dense_1"]["bias"],
+                   "w2": grads["params"]["Dense_0"]["kernel"],
+                   "b2": grads["params"]["Dense_0"]["bias"],
+                   "log_std": grads["params"]["log_std"]}
+    for name, t_grad in zip(order, t_grads):
+        np.testing.assert_allclose(t_grad.numpy(), np.asarray(jax_by_name[name]), rtol=1e-7,
+                                   atol=1e-10)
+    fvp_by_name = {"w0": fvp["MLP_0"]["Dense_0"]["kernel"], "b0": fvp["MLP_0"]["Dense_0"]["bias"],
+                   "w1": fvp["MLP_0"]["Dense_1"]["kernel"], "b1": fvp["MLP_0"]["Dense_1"]["bias"],
+                   "w2": fvp["Dense_0"]["kernel"], "b2": fvp["Dense_0"]["bias"],
+                   "log_std": fvp["log_std"]}
+    v_flat = maml_trpo.flat([as_torch(v_by) for v_by in (
+        v["MLP_0"]["Dense_0"]["kernel"], v["MLP_0"]["Dense_0"]["bias"],
+        v["MLP_0"]["Dense_1"]["kernel"], v["MLP_0"]["Dense_1"]["bias"],
+        v["Dense_0"]["kernel"], v["Dense_0"]["bias"], v["log_std"])])
+    t_fvp = maml_trpo.make_fvp(params, t_kl, 0.0)(v_flat)
+    np.testing.assert_allclose(t_fvp.numpy(), maml_trpo.flat(
+        [as_torch(fvp_by_name[name]) for name in order]).numpy(), rtol=1e-7, atol=1e-10)

@@ -13,12 +13,14 @@ def test_conjugate_gradient_solves_spd_system():
         m = rng.normal(size=(6, 6))
         a = jnp.asarray(m @ m.T + 6 * np.eye(6))
         b = jnp.asarray(rng.normal(size=6))
-        x, iters = jax.jit(lambda b: optim.conjugate_gradient(lambda v: a @ v, b, 6))(b)
+        x, iters, _ = jax.jit(lambda b: optim.conjugate_gradient(lambda v: a @ v, b, 6))(b)
         np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-8)
-        # fewer iterations than the dimension still reduce the residual
-        x3, iters3 = optim.conjugate_gradient(lambda v: a @ v, b, 3)
+        # fewer iterations than the dimension still reduce the residual, and the tracked
+        # residual is b - A x (TRPO's step length uses it instead of another product)
+        x3, iters3, r3 = optim.conjugate_gradient(lambda v: a @ v, b, 3)
         assert int(iters3) == 3 and int(iters) <= 6
         assert jnp.linalg.norm(a @ x3 - b) < jnp.linalg.norm(b)
+        np.testing.assert_allclose(r3, b - a @ x3, rtol=1e-8, atol=1e-10)
 
 
 def _quadratic_problem():

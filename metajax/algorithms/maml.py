@@ -64,11 +64,13 @@ class MAMLConfig:
     promp_steps: int = 5
     clip_eps: float = 0.3
     kl_coef: float = 5e-4
+    task_chunk: int = 0  # 0: one vmap over all tasks; n: lax.map over chunks of n (memory)
 
     def __post_init__(self):
         for name in ("num_tasks", "num_episodes", "inner_steps", "cg_iters", "ls_max_steps",
                      "promp_steps"):
             checks.positive(name, getattr(self, name), integer=True)
+        checks.non_negative_int("task_chunk", self.task_chunk)
         for name in ("inner_lr", "outer_lr", "max_kl"):
             checks.positive(name, getattr(self, name))
         checks.in_interval("gamma", self.gamma, 0.0, 1.0)
@@ -198,17 +200,26 @@ class MAML:
 
     # ----- the meta-objective -----
 
+    def map_tasks(self, fn, *xs):
+        """``fn`` over the leading task axis of ``xs``: one ``vmap``, or with ``task_chunk``
+        a ``lax.map`` over chunks of that many tasks (vmapped within a chunk), which bounds
+        the memory of large meta-batches."""
+        chunk = self.config.task_chunk
+        if not chunk or chunk >= jax.tree.leaves(xs)[0].shape[0]:
+            return jax.vmap(fn)(*xs)
+        return jax.lax.map(lambda args: fn(*args), xs, batch_size=chunk)
+
     def post_adaptation_dist(self, meta, train: Batch, valid: Batch):
         """Distribution parameters of the adapted policy on the validation observations of
         every task: ``[tasks, ...]``."""
         adapt = lambda tr, va: self.policy.apply(self.adapt_on_batches(meta, tr), va.obs)
-        return jax.vmap(adapt)(train, valid)
+        return self.map_tasks(adapt, train, valid)
 
     def meta_loss(self, meta, train: Batch, valid: Batch, post_returns=None) -> jax.Array:
         """Mean over tasks of the post-adaptation VPG loss; its gradient is the MAML
         meta-gradient (trajectories held fixed); plus the E-MAML term if ``exploration``."""
         per_task = lambda tr, va: vpg_loss(self.policy, self.adapt_on_batches(meta, tr), va)
-        loss = jnp.mean(jax.vmap(per_task)(train, valid))
+        loss = jnp.mean(self.map_tasks(per_task, train, valid))
         return loss + self.exploration_loss(meta, train, post_returns)
 
     def surrogate(self, meta, train: Batch, valid: Batch, old_dist, post_returns=None):
@@ -218,7 +229,7 @@ class MAML:
             adapted = self.adapt_on_batches(meta, tr)
             return surrogate_loss_and_kl(self.policy, adapted, va, old)
 
-        loss, kl = jax.vmap(per_task)(train, valid, old_dist)
+        loss, kl = self.map_tasks(per_task, train, valid, old_dist)
         return jnp.mean(loss) + self.exploration_loss(meta, train, post_returns), jnp.mean(kl)
 
     def _pre_update_params(self, meta):
@@ -258,7 +269,7 @@ class MAML:
             pre = self.policy.apply(self._pre_update_params(meta), tr.obs[0])
             return surrogate, masked_mean(dist.kl(old0, pre), tr.valid[0])
 
-        surrogate, kl = jax.vmap(per_task)(train, valid, old_post, old_pre)
+        surrogate, kl = self.map_tasks(per_task, train, valid, old_post, old_pre)
         return (jnp.mean(surrogate) + c.kl_coef * jnp.mean(kl)
                 + self.exploration_loss(meta, train, post_returns))
 
@@ -282,7 +293,7 @@ class MAML:
         task_key, sample_key = jax.random.split(key)
         tasks = self.env.sample_tasks(task_key, self.config.num_tasks)
         keys = jax.random.split(sample_key, self.config.num_tasks)
-        return jax.vmap(self._sample_task, in_axes=(None, 0, 0))(meta, tasks, keys)
+        return self.map_tasks(lambda task, k: self._sample_task(meta, task, k), tasks, keys)
 
     def step(self, state: MetaState, key: jax.Array) -> tuple[MetaState, dict[str, jax.Array]]:
         """Samples a meta-batch of tasks, adapts to each, and updates the meta-params."""

@@ -1,0 +1,116 @@
+"""B1: MAML-TRPO on Navigation2D at the pytorch-maml-rl reference configuration, metajax
+against the PyTorch version in ``benchmarks/torch_baselines/maml_trpo.py`` (same algorithm,
+hyperparameters and task spec), side by side in one run: seconds per meta-iteration (median
+and spread; metajax's compile time apart, PyTorch's first iteration apart as warm-up),
+environment steps per second, and the pre-/post-adaptation returns over the last iterations
+of the same number of meta-iterations from the same kind of initialisation.
+
+    python benchmarks/maml_vs_torch.py [--iterations 30] [--tasks 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import torch
+
+from metajax.config import build_algorithm, load_config
+from metajax.plotting import plt
+from torch_baselines import maml_trpo  # benchmarks/ is this script's import root
+
+HERE = Path(__file__).parent
+
+
+def run_metajax(iterations: int, tasks: int, seed: int) -> dict:
+    algo = build_algorithm(load_config(None, [f"maml.num_tasks={tasks}", f"seed={seed}"]))
+    key, init_key = jax.random.split(jax.random.key(seed))
+    state = algo.init(init_key)
+    start = time.perf_counter()
+    step = jax.jit(algo.step).lower(state, key).compile()
+    compile_seconds = time.perf_counter() - start
+    times, curve = [], []
+    for _ in range(iterations):
+        key, step_key = jax.random.split(key)
+        start = time.perf_counter()
+        state, metrics = jax.block_until_ready(step(state, step_key))
+        times.append(time.perf_counter() - start)
+        curve.append((float(metrics["pre_return"]), float(metrics["post_return"])))
+    return {"compile_seconds": compile_seconds, "times": times, "curve": curve}
+
+
+def run_torch(iterations: int, tasks: int, seed: int) -> dict:
+    torch.manual_seed(seed)
+    config = maml_trpo.Config(num_tasks=tasks)
+    params = maml_trpo.init_policy(config)
+    generator = torch.Generator().manual_seed(seed)
+    times, curve = [], []
+    for _ in range(iterations + 1):  # the first is warm-up
+        start = time.perf_counter()
+        metrics = maml_trpo.meta_step(params, generator, config)
+        times.append(time.perf_counter() - start)
+        curve.append((metrics["pre_return"], metrics["post_return"]))
+    return {"warmup_seconds": times[0], "times": times[1:], "curve": curve[1:]}
+
+
+def summary(run: dict, steps_per_iteration: int, last: int) -> dict:
+    times = run["times"]
+    median = statistics.median(times)
+    pre, post = np.asarray(run["curve"][-last:]).mean(0)
+    return {"median_seconds": median, "min_seconds": min(times), "max_seconds": max(times),
+            "env_steps_per_second": steps_per_iteration / median,
+            "pre_return": float(pre), "post_return": float(post)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--tasks", type=int, default=20)
+    parser.add_argument("--last", type=int, default=5, help="iterations averaged for returns")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(HERE / "results" / "maml_vs_torch.json"))
+    args = parser.parse_args()
+
+    steps = 2 * args.tasks * 20 * 100  # pre- and post-adaptation episodes
+    runs = {"metajax": run_metajax(args.iterations, args.tasks, args.seed),
+            "torch": run_torch(args.iterations, args.tasks, args.seed)}
+    rows = {name: summary(run, steps, args.last) for name, run in runs.items()}
+    ratio = rows["torch"]["median_seconds"] / rows["metajax"]["median_seconds"]
+    print(f"| implementation | s / meta-iteration | env steps / s | pre | post |")
+    for name, r in rows.items():
+        print(f"| {name} | {r['median_seconds']:.3f} ({r['min_seconds']:.3f}-"
+              f"{r['max_seconds']:.3f}) | {r['env_steps_per_second']:,.0f} | "
+              f"{r['pre_return']:.1f} | {r['post_return']:.1f} |")
+    print(f"PyTorch / metajax time per iteration: {ratio:.1f}x; metajax compile "
+          f"{runs['metajax']['compile_seconds']:.1f} s, PyTorch first iteration "
+          f"{runs['torch']['warmup_seconds']:.1f} s")
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, run in runs.items():
+        curve = np.asarray(run["curve"])
+        xs = np.arange(1, len(curve) + 1)
+        ax.plot(xs, curve[:, 0], ls="--", label=f"{name} pre-adaptation")
+        ax.plot(xs, curve[:, 1], label=f"{name} post-adaptation")
+    ax.set(xlabel="meta-iteration", ylabel="mean return",
+           title=f"MAML-TRPO, Navigation2D, {args.tasks} tasks")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(HERE / "maml_vs_torch.png", dpi=110)
+    Path(args.out).write_text(json.dumps({
+        "iterations": args.iterations, "tasks": args.tasks, "last": args.last,
+        "env_steps_per_iteration": steps, "ratio": ratio, "summary": rows, "runs": runs,
+        "machine": {"platform": platform.platform(), "device": str(jax.devices()[0]),
+                    "jax": jax.__version__, "torch": torch.__version__,
+                    "torch_threads": torch.get_num_threads()}}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

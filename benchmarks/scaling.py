@@ -1,0 +1,71 @@
+"""B3: MAML-TRPO (reference configuration) as the meta-batch grows: 20, 100, 500, 2000 tasks.
+For each size: compile time, seconds per meta-iteration (median of ``--repeats``), seconds
+per task, and the memory XLA plans for the compiled step (arguments + outputs + temporaries,
+from ``compiled.memory_analysis()``); optionally with the task axis chunked
+(``maml.task_chunk``, ``jax.lax.map`` over chunks of tasks instead of one vmap).
+
+    python benchmarks/scaling.py [--sizes 20 100 500 2000] [--repeats 2] [--chunk 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import jax
+
+from metajax.config import build_algorithm, load_config
+
+HERE = Path(__file__).parent
+
+
+def measure(tasks: int, repeats: int, chunk: int) -> dict:
+    overrides = [f"maml.num_tasks={tasks}"] + ([f"maml.task_chunk={chunk}"] if chunk else [])
+    algo = build_algorithm(load_config(None, overrides))
+    key, init_key = jax.random.split(jax.random.key(0))
+    state = algo.init(init_key)
+    start = time.perf_counter()
+    step = jax.jit(algo.step).lower(state, key).compile()
+    compile_seconds = time.perf_counter() - start
+    memory = step.memory_analysis()
+    planned = (memory.argument_size_in_bytes + memory.output_size_in_bytes
+               + memory.temp_size_in_bytes)
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(step(state, jax.random.key(i + 1)))
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return {"tasks": tasks, "chunk": chunk, "compile_seconds": compile_seconds,
+            "seconds": median, "times": times, "seconds_per_task": median / tasks,
+            "planned_bytes": planned, "temp_bytes": memory.temp_size_in_bytes}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 100, 500, 2000])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--chunk", type=int, default=0,
+                        help="tasks per chunk (0: one vmap over the whole meta-batch)")
+    parser.add_argument("--out", default=str(HERE / "results" / "scaling.json"))
+    args = parser.parse_args()
+    rows = []
+    for tasks in args.sizes:
+        row = measure(tasks, args.repeats, args.chunk if args.chunk < tasks else 0)
+        rows.append(row)
+        print(f"| {tasks} | {row['chunk'] or '-'} | {row['compile_seconds']:.1f} | "
+              f"{row['seconds']:.2f} | {1000 * row['seconds_per_task']:.1f} ms | "
+              f"{row['planned_bytes'] / 2**30:.2f} GiB |", flush=True)
+    Path(args.out).write_text(json.dumps({
+        "rows": rows, "repeats": args.repeats,
+        "machine": {"platform": platform.platform(), "device": str(jax.devices()[0]),
+                    "jax": jax.__version__}}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
