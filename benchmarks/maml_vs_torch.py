@@ -1,11 +1,13 @@
-"""B1: MAML-TRPO on Navigation2D at the pytorch-maml-rl reference configuration, metajax
-against the PyTorch version in ``benchmarks/torch_baselines/maml_trpo.py`` (same algorithm,
-hyperparameters and task spec), side by side in one run: seconds per meta-iteration (median
-and spread; metajax's compile time apart, PyTorch's first iteration apart as warm-up),
-environment steps per second, and the pre-/post-adaptation returns over the last iterations
-of the same number of meta-iterations from the same kind of initialisation.
+"""B1/B2: MAML-TRPO at the pytorch-maml-rl reference configuration on Navigation2D (B1), and
+on BernoulliBandit-10 and TabularMDP with a categorical policy (B2, where per-task overhead
+dominates), metajax against the PyTorch version in ``benchmarks/torch_baselines/maml_trpo.py``
+(same algorithm, hyperparameters and task spec), side by side in one run: seconds per
+meta-iteration (median and spread; metajax's compile time apart, PyTorch's first iteration
+apart as warm-up), environment steps per second, and the pre-/post-adaptation returns over
+the last iterations of the same number of meta-iterations from the same kind of
+initialisation.
 
-    python benchmarks/maml_vs_torch.py [--iterations 30] [--tasks 20]
+    python benchmarks/maml_vs_torch.py [--env navigation|bandit|mdp] [--iterations 30]
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from metajax.plotting import plt
 from torch_baselines import maml_trpo  # benchmarks/ is this script's import root
 
 HERE = Path(__file__).parent
+ENV_IDS = {"navigation": "Navigation2D-v0", "bandit": "BernoulliBandit-10",
+           "mdp": "TabularMDP-v0"}
 
 
-def run_metajax(iterations: int, tasks: int, seed: int) -> dict:
-    algo = build_algorithm(load_config(None, [f"maml.num_tasks={tasks}", f"seed={seed}"]))
+def run_metajax(env: str, iterations: int, tasks: int, seed: int) -> dict:
+    algo = build_algorithm(load_config(None, [f"env={ENV_IDS[env]}", f"maml.num_tasks={tasks}",
+                                              f"seed={seed}"]))
     key, init_key = jax.random.split(jax.random.key(seed))
     state = algo.init(init_key)
     start = time.perf_counter()
@@ -45,15 +50,16 @@ def run_metajax(iterations: int, tasks: int, seed: int) -> dict:
     return {"compile_seconds": compile_seconds, "times": times, "curve": curve}
 
 
-def run_torch(iterations: int, tasks: int, seed: int) -> dict:
+def run_torch(env_name: str, iterations: int, tasks: int, seed: int) -> dict:
     torch.manual_seed(seed)
     config = maml_trpo.Config(num_tasks=tasks)
-    params = maml_trpo.init_policy(config)
+    env = maml_trpo.ENVS[env_name]()
+    params = maml_trpo.init_policy(config, env)
     generator = torch.Generator().manual_seed(seed)
     times, curve = [], []
     for _ in range(iterations + 1):  # the first is warm-up
         start = time.perf_counter()
-        metrics = maml_trpo.meta_step(params, generator, config)
+        metrics = maml_trpo.meta_step(params, env, generator, config)
         times.append(time.perf_counter() - start)
         curve.append((metrics["pre_return"], metrics["post_return"]))
     return {"warmup_seconds": times[0], "times": times[1:], "curve": curve[1:]}
@@ -71,19 +77,23 @@ def summary(run: dict, steps_per_iteration: int, last: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", choices=list(ENV_IDS), default="navigation")
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--last", type=int, default=5, help="iterations averaged for returns")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(HERE / "results" / "maml_vs_torch.json"))
+    parser.add_argument("--out", help="default: results/maml_vs_torch[_ENV].json")
     args = parser.parse_args()
+    suffix = "" if args.env == "navigation" else f"_{args.env}"
+    out = Path(args.out or HERE / "results" / f"maml_vs_torch{suffix}.json")
 
-    steps = 2 * args.tasks * 20 * 100  # pre- and post-adaptation episodes
-    runs = {"metajax": run_metajax(args.iterations, args.tasks, args.seed),
-            "torch": run_torch(args.iterations, args.tasks, args.seed)}
+    horizon = maml_trpo.ENVS[args.env]().horizon
+    steps = 2 * args.tasks * 20 * horizon  # pre- and post-adaptation episodes
+    runs = {"metajax": run_metajax(args.env, args.iterations, args.tasks, args.seed),
+            "torch": run_torch(args.env, args.iterations, args.tasks, args.seed)}
     rows = {name: summary(run, steps, args.last) for name, run in runs.items()}
     ratio = rows["torch"]["median_seconds"] / rows["metajax"]["median_seconds"]
-    print(f"| implementation | s / meta-iteration | env steps / s | pre | post |")
+    print("| implementation | s / meta-iteration | env steps / s | pre | post |")
     for name, r in rows.items():
         print(f"| {name} | {r['median_seconds']:.3f} ({r['min_seconds']:.3f}-"
               f"{r['max_seconds']:.3f}) | {r['env_steps_per_second']:,.0f} | "
@@ -99,13 +109,14 @@ def main() -> None:
         ax.plot(xs, curve[:, 0], ls="--", label=f"{name} pre-adaptation")
         ax.plot(xs, curve[:, 1], label=f"{name} post-adaptation")
     ax.set(xlabel="meta-iteration", ylabel="mean return",
-           title=f"MAML-TRPO, Navigation2D, {args.tasks} tasks")
+           title=f"MAML-TRPO, {ENV_IDS[args.env]}, {args.tasks} tasks")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(HERE / "maml_vs_torch.png", dpi=110)
-    Path(args.out).write_text(json.dumps({
-        "iterations": args.iterations, "tasks": args.tasks, "last": args.last,
+    fig.savefig(HERE / f"maml_vs_torch{suffix}.png", dpi=110)
+    out.write_text(json.dumps({
+        "env": ENV_IDS[args.env], "iterations": args.iterations, "tasks": args.tasks,
+        "last": args.last,
         "env_steps_per_iteration": steps, "ratio": ratio, "summary": rows, "runs": runs,
         "machine": {"platform": platform.platform(), "device": str(jax.devices()[0]),
                     "jax": jax.__version__, "torch": torch.__version__,

@@ -4,7 +4,7 @@ per task, and the memory XLA plans for the compiled step (arguments + outputs + 
 from ``compiled.memory_analysis()``); optionally with the task axis chunked
 (``maml.task_chunk``, ``jax.lax.map`` over chunks of tasks instead of one vmap).
 
-    python benchmarks/scaling.py [--sizes 20 100 500 2000] [--repeats 2] [--chunk 100]
+    python benchmarks/scaling.py [--sizes 20 100 500] [--chunked 500 2000] [--chunk 100]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from metajax.config import build_algorithm, load_config
 HERE = Path(__file__).parent
 
 
-def measure(tasks: int, repeats: int, chunk: int) -> dict:
+def measure(tasks: int, repeats: int, chunk: int, run: bool = True) -> dict:
     overrides = [f"maml.num_tasks={tasks}"] + ([f"maml.task_chunk={chunk}"] if chunk else [])
     algo = build_algorithm(load_config(None, overrides))
     key, init_key = jax.random.split(jax.random.key(0))
@@ -34,6 +34,10 @@ def measure(tasks: int, repeats: int, chunk: int) -> dict:
     memory = step.memory_analysis()
     planned = (memory.argument_size_in_bytes + memory.output_size_in_bytes
                + memory.temp_size_in_bytes)
+    if not run:  # too big to run here: the plan only
+        return {"tasks": tasks, "chunk": chunk, "compile_seconds": compile_seconds,
+                "seconds": None, "times": [], "seconds_per_task": None,
+                "planned_bytes": planned, "temp_bytes": memory.temp_size_in_bytes}
     times = []
     for i in range(repeats):
         start = time.perf_counter()
@@ -48,19 +52,33 @@ def measure(tasks: int, repeats: int, chunk: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 100, 500, 2000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[20, 100, 500],
+                        help="meta-batch sizes run as one vmap over tasks")
+    parser.add_argument("--chunked", type=int, nargs="*", default=[500, 2000],
+                        help="meta-batch sizes run in chunks of --chunk tasks")
+    parser.add_argument("--chunk", type=int, default=100)
+    parser.add_argument("--plan-only", type=int, nargs="*", default=[2000],
+                        help="meta-batch sizes compiled unchunked for their memory plan only")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=0,
-                        help="tasks per chunk (0: one vmap over the whole meta-batch)")
+    parser.add_argument("--merge", action="store_true",
+                        help="add these rows to the existing results file")
     parser.add_argument("--out", default=str(HERE / "results" / "scaling.json"))
     args = parser.parse_args()
     rows = []
-    for tasks in args.sizes:
-        row = measure(tasks, args.repeats, args.chunk if args.chunk < tasks else 0)
+    runs = ([(n, 0, True) for n in args.sizes] + [(n, args.chunk, True) for n in args.chunked]
+            + [(n, 0, False) for n in args.plan_only])
+    for tasks, chunk, run in runs:
+        row = measure(tasks, args.repeats, chunk, run)
         rows.append(row)
-        print(f"| {tasks} | {row['chunk'] or '-'} | {row['compile_seconds']:.1f} | "
-              f"{row['seconds']:.2f} | {1000 * row['seconds_per_task']:.1f} ms | "
+        timing = (f"{row['seconds']:.2f} | {1000 * row['seconds_per_task']:.1f} ms" if run
+                  else "not run | -")
+        print(f"| {tasks} | {row['chunk'] or '-'} | {row['compile_seconds']:.1f} | {timing} | "
               f"{row['planned_bytes'] / 2**30:.2f} GiB |", flush=True)
+    if Path(args.out).is_file() and args.merge:  # keep earlier rows of other sizes
+        earlier = json.loads(Path(args.out).read_text())["rows"]
+        keys = {(r["tasks"], r["chunk"], r["seconds"] is None) for r in rows}
+        rows = [r for r in earlier
+                if (r["tasks"], r["chunk"], r["seconds"] is None) not in keys] + rows
     Path(args.out).write_text(json.dumps({
         "rows": rows, "repeats": args.repeats,
         "machine": {"platform": platform.platform(), "device": str(jax.devices()[0]),

@@ -28,6 +28,34 @@ def save(mngr: ocp.CheckpointManager, step: int, state: State) -> None:
     mngr.save(step, args=ocp.args.StandardSave(_as_tree(state)))
 
 
+class CheckpointError(ValueError):
+    """A missing, corrupt, partial or incompatible checkpoint."""
+
+
+def restore_latest(directory: str | Path, template: State) -> tuple[State, int]:
+    """The latest checkpoint under ``directory`` restored into ``template``'s structure, and
+    its step; any failure is a one-line :class:`CheckpointError` (nothing is written)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"no checkpoints/ directory in {directory.parent}")
+    mngr = manager(directory)
+    try:
+        step = mngr.latest_step()
+        if step is None:
+            raise CheckpointError(f"no checkpoint found under {directory}")
+        abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, _as_tree(template))
+        try:
+            tree = mngr.restore(step, args=ocp.args.StandardRestore(abstract))
+            state = serialization.from_state_dict(template, tree)
+        except Exception as err:  # orbax/tensorstore raise many types for bad files
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+            raise CheckpointError(f"checkpoint {step} under {directory} is corrupt, partial or "
+                                  f"incompatible with this run's config: {first}") from None
+    finally:
+        mngr.close()
+    return state, int(step)
+
+
 def restore(directory: str | Path, template: State, step: int | None = None) -> State:
     """Restores the latest (or given) checkpoint into the structure of ``template``."""
     mngr = manager(directory)

@@ -1,4 +1,5 @@
-"""Command line: ``metajax train [--config FILE] [--algo A] [--env E] [key=value ...]`` and
+"""Command line: ``metajax train [--config FILE] [--algo A] [--env E] [--seeds N] [key=value
+...]``, ``metajax train --resume RUN_DIR`` and
 ``metajax evaluate RUN_DIR [key=value ...]`` (also ``python -m metajax``)."""
 
 from __future__ import annotations
@@ -7,19 +8,27 @@ import argparse
 import sys
 from typing import Sequence
 
-from metajax.config import ConfigError
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metajax", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="meta-train, then meta-test; writes runs/<name>/")
     train.add_argument("--config", help="YAML or JSON config file (defaults: the demo run)")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue this run from its latest checkpoint (its own config)")
     train.add_argument("--algo", help="shorthand for algo=ALGO (maml, rl2, dqn, ppo, a2c, ...)")
     train.add_argument("--env", help="shorthand for env=ENV (a task distribution or, for "
                                      "dqn/ppo/a2c, any gymnax id such as CartPole-v1)")
+    train.add_argument("--seeds", type=int,
+                       help="shorthand for seeds=N: N meta-learners in one vmapped run")
     train.add_argument("overrides", nargs="*", metavar="key=value",
                        help="dotted overrides, e.g. maml.inner_lr=0.5 num_iterations=20")
+    hosts = train.add_argument_group(
+        "several processes or hosts (also JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
+        "JAX_PROCESS_ID); every process runs the same command, process 0 writes the run")
+    hosts.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address")
+    hosts.add_argument("--num-processes", type=int)
+    hosts.add_argument("--process-id", type=int)
     evaluate = sub.add_parser("evaluate", help="meta-test a run's latest checkpoint")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("overrides", nargs="*", metavar="key=value",
@@ -29,21 +38,48 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from metajax import distributed  # before anything starts a JAX backend
+
+    if args.command == "train":
+        try:
+            distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+        except ValueError as err:
+            print(f"metajax: error: {err}", file=sys.stderr)
+            return 2
+    from metajax.checkpoint import CheckpointError
+    from metajax.config import ConfigError
+    from metajax.guards import Interrupted
+    from metajax.train import NonFiniteError
+
     try:
-        if args.command == "train":
+        if args.command == "train" and args.resume:
+            from metajax.train import resume
+
+            if args.config or args.algo or args.env or args.seeds or args.overrides:
+                raise ConfigError("--resume continues a run with its own config; give no "
+                                  "--config, --algo, --env, --seeds or overrides")
+            resume(args.resume)
+        elif args.command == "train":
             from metajax.config import load_config
             from metajax.train import train
 
             shorthands = [f"{name}={value}" for name, value in
-                          (("algo", args.algo), ("env", args.env)) if value is not None]
+                          (("algo", args.algo), ("env", args.env), ("seeds", args.seeds))
+                          if value is not None]
             train(load_config(args.config, shorthands + list(args.overrides)))
         else:
             from metajax.evaluate import evaluate_run
 
             print(evaluate_run(args.run_dir, args.overrides).table)
-    except ConfigError as err:
+    except (ConfigError, CheckpointError) as err:
         print(f"metajax: error: {err}", file=sys.stderr)
         return 2
+    except NonFiniteError as err:
+        print(f"metajax: error: {err}", file=sys.stderr)
+        return 1
+    except Interrupted as err:
+        print(f"metajax: {err}", file=sys.stderr)
+        return 128 + err.signum
     return 0
 
 

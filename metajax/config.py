@@ -5,6 +5,7 @@ plus dotted ``key=value`` overrides (``maml.inner_lr=0.5``). Every problem is a 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,9 +21,11 @@ from metajax.algorithms.maml import MAML, MAMLConfig
 from metajax.algorithms.meta_init import ReptileConfig
 from metajax.algorithms.regression import FewShotRegression
 from metajax.algorithms.rl2 import RL2, RL2Config
+from metajax.distributed import task_mesh
 from metajax.envs.sinusoid import Sinusoid
 from metajax.envs.trials import Trials
 from metajax.envs.registry import make, registered_envs
+from metajax.metrics_log import check_wandb
 from metajax.networks import ACTIVATIONS, POLICY_KINDS, Regressor, make_policy
 from metajax.recurrent import make_recurrent_policy
 
@@ -131,6 +134,10 @@ class TrainConfig:
     run_name: str | None = None
     runs_dir: str = "runs"
     checkpoint_every: int = 50
+    devices: int = 1  # MAML family: shard the task axis over this many devices (0: all)
+    seeds: int = 1  # independent meta-learners (seed, seed + 1, ...) in one vmapped run
+    max_nonfinite: int = 3  # non-finite updates in a row (each skipped) before the run stops
+    wandb_project: str | None = None  # also log to Weights & Biases (needs wandb installed)
     policy: PolicyConfig = PolicyConfig()
     maml: MAMLConfig = MAMLConfig()
     rl2: RL2Config = RL2Config()
@@ -154,6 +161,13 @@ class TrainConfig:
         checks.positive("num_iterations", self.num_iterations, integer=True)
         checks.non_negative_int("seed", self.seed)
         checks.positive("checkpoint_every", self.checkpoint_every, integer=True)
+        checks.non_negative_int("devices", self.devices)
+        checks.positive("max_nonfinite", self.max_nonfinite, integer=True)
+        checks.positive("seeds", self.seeds, integer=True)
+        if self.seeds > 1 and self.devices != 1:
+            raise ValueError(f"seeds={self.seeds} with devices={self.devices}: several seeds "
+                             "run on one device; use devices=1")
+        check_wandb(self.wandb_project)
         if self.run_name is not None and (not self.run_name or "/" in self.run_name
                                           or self.run_name.startswith(".")):
             raise ValueError(f"run_name must be a plain directory name, got {self.run_name!r}")
@@ -167,11 +181,12 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(set(data) - set(fields), key=str)
     if unknown:
-        raise ConfigError(
-            f"unknown config key {prefix}{unknown[0]}; allowed: {', '.join(sorted(fields))}"
-        )
+        close = difflib.get_close_matches(str(unknown[0]), list(fields), n=1)
+        hint = f"did you mean {prefix}{close[0]}? " if close else ""
+        raise ConfigError(f"unknown config key {prefix}{unknown[0]}; {hint}allowed: "
+                          f"{', '.join(sorted(fields))}")
     kwargs = {}
     for name, value in data.items():
         default = _default(fields[name])
@@ -253,7 +268,12 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not exist")
     if path.suffix not in (".yaml", ".yml", ".json"):
         raise ConfigError(f"config file {path} must end in .yaml, .yml or .json")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise ConfigError(f"config file {path} cannot be read: {err.strerror}") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:
@@ -295,6 +315,9 @@ Algorithm = MAML | FewShotRegression | RL2 | SingleTaskRun | MetaInitRun
 def build_algorithm(config: TrainConfig) -> Algorithm:
     """The environment, policy and algorithm a config describes; a mismatch between the policy
     and the environment's action space is a :class:`ConfigError`."""
+    if config.devices != 1 and (config.algo not in ALGORITHMS or config.env in SUPERVISED):
+        raise ConfigError(f"devices={config.devices}: sharding over devices is for the MAML "
+                          "family on RL task distributions; use devices=1")
     if config.env in SUPERVISED:
         return _build_regression(config)
     if config.algo in AGENTS:
@@ -313,7 +336,11 @@ def build_algorithm(config: TrainConfig) -> Algorithm:
         raise ConfigError(f"policy.{err}") from None
     if config.maml.adapt == "context" and not p.context_dim:
         raise ConfigError("maml.adapt=context (CAVIA) needs policy.context_dim > 0")
-    return MAML(env, policy, config.maml)
+    try:
+        mesh = task_mesh(config.devices or None) if config.devices != 1 else None
+        return MAML(env, policy, config.maml, mesh)
+    except ValueError as err:
+        raise ConfigError(f"devices={config.devices}: {err}") from None
 
 
 def _build_rl2(config: TrainConfig, env) -> RL2:

@@ -125,6 +125,21 @@ def load_run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Train
     return from_dict(TrainConfig, merge(data, parse_overrides(overrides)))
 
 
+def meta_test_seeds(algo: Algorithm, meta, config: TrainConfig) -> np.ndarray:
+    """:func:`meta_test` of each seed's params (``[seeds, ...]``; a run with ``seeds`` > 1
+    stacks them on a leading axis)."""
+    if config.seeds == 1:
+        return meta_test(algo, meta, config.meta_test)[None]
+    return np.stack([meta_test(algo, jax.tree.map(lambda x: x[s], meta), config.meta_test)
+                     for s in range(config.seeds)])
+
+
+def state_template(algo: Algorithm, config: TrainConfig):
+    """A state with the structure of the run's checkpoints (stacked over seeds)."""
+    keys = jax.random.split(jax.random.key(0), config.seeds)
+    return algo.init(keys[0]) if config.seeds == 1 else jax.vmap(algo.init)(keys)
+
+
 class RunEvaluation(NamedTuple):
     returns: np.ndarray
     table: str
@@ -136,13 +151,14 @@ def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> RunEvalu
     run_dir = Path(run_dir)
     config = load_run_config(run_dir, overrides)
     algo = build_algorithm(config)
-    if not (run_dir / "checkpoints").is_dir():
-        raise ConfigError(f"{run_dir} has no checkpoints/ directory")
-    state = checkpoint.restore(run_dir / "checkpoints", algo.init(jax.random.key(0)))
-    returns = meta_test(algo, state.meta_params, config.meta_test)
+    state, step = checkpoint.restore_latest(run_dir / "checkpoints",
+                                            state_template(algo, config))
+    per_seed = meta_test_seeds(algo, state.meta_params, config)
+    returns = per_seed.mean(0)
     write_json_atomic(run_dir / "meta_test.json", {
         "protocol": config.to_dict()["meta_test"],
-        "iteration": int(state.iteration),
+        "iteration": step,
         "returns": [float(r) for r in returns],
+        **({"per_seed": per_seed.tolist()} if config.seeds > 1 else {}),
     })
     return RunEvaluation(returns, format_meta_test(algo, returns))

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -24,8 +25,13 @@ def plot_learning_curves(
     fig, axes = plt.subplots(1, ncols, figsize=(5.5 * ncols, 4), squeeze=False)
     ax = axes[0, 0]
     its = [r["iteration"] for r in records]
-    ax.plot(its, [r[names[0]] for r in records], label=labels[0])
-    ax.plot(its, [r[names[1]] for r in records], label=labels[1])
+    value = lambda r, k: float("nan") if r.get(k) is None else r[k]  # noqa: E731
+    for name, label in zip(names, labels):  # skipped (non-finite) updates are gaps
+        mean = np.array([value(r, name) for r in records])
+        line, = ax.plot(its, mean, label=label)
+        if records and f"{name}_std" in records[0]:  # several seeds: mean +- std
+            std = np.array([value(r, f"{name}_std") for r in records])
+            ax.fill_between(its, mean - std, mean + std, color=line.get_color(), alpha=0.2)
     ax.set(xlabel="meta-iteration", ylabel=ylabel, title=title or "meta-training")
     ax.grid(alpha=0.3)
     ax.legend()

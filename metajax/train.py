@@ -1,25 +1,41 @@
 """The meta-training loop: config -> compiled meta-step -> metrics, plot, checkpoints,
-then the meta-test, all under ``runs/<name>/``."""
+then the meta-test, all under ``runs/<name>/``.
+
+Iteration ``i`` draws its key as ``fold_in(loop_key, i)``, so a run resumed from a checkpoint
+(``resume``) continues with exactly the keys, and ends on exactly the params, of an
+uninterrupted run. SIGINT/SIGTERM stop the loop at the next iteration boundary after a final
+checkpoint. Updates with a non-finite metric or state are skipped inside the jitted step;
+``max_nonfinite`` of them in a row stop the run with a report, and nothing non-finite is ever
+checkpointed.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from metajax import checkpoint
-from metajax.config import ConfigError, TrainConfig, build_algorithm
-from metajax.evaluate import (describe_meta_test, format_meta_test, meta_test, report_style,
-                              write_json_atomic)
+from metajax.config import Algorithm, ConfigError, TrainConfig, build_algorithm
+from metajax.evaluate import (describe_meta_test, format_meta_test, load_run_config,
+                              meta_test_seeds, report_style, write_json_atomic)
+from metajax.guards import NONFINITE, Interrupted, guard_nonfinite, stop_on_signals
+from metajax.metrics_log import MetricsLog
 from metajax.plotting import plot_learning_curves
+
+
+class NonFiniteError(RuntimeError):
+    """Too many non-finite updates in a row; the last good checkpoint is kept."""
 
 
 @dataclasses.dataclass
@@ -38,28 +54,111 @@ def resolve_run_dir(config: TrainConfig) -> Path:
     name = config.run_name or f"{config.env}-{config.algo}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(config.runs_dir) / name
     if run_dir.exists():
-        raise ConfigError(f"run directory {run_dir} already exists; choose another run_name")
+        raise ConfigError(f"run directory {run_dir} already exists; choose another run_name "
+                          "(or continue it with --resume)")
     return run_dir
+
+
+def _keys(config: TrainConfig) -> tuple[jax.Array, jax.Array]:
+    """Init and loop keys; with ``seeds`` > 1, stacked, seed ``s`` being those of a
+    single-seed run with ``seed + s``."""
+    pairs = [jax.random.split(jax.random.key(config.seed + s)) for s in range(config.seeds)]
+    if config.seeds == 1:
+        return pairs[0][0], pairs[0][1]
+    return jnp.stack([p[0] for p in pairs]), jnp.stack([p[1] for p in pairs])
+
+
+def _init(algo: Algorithm, config: TrainConfig):
+    init_keys = _keys(config)[0]
+    return algo.init(init_keys) if config.seeds == 1 else jax.vmap(algo.init)(init_keys)
+
+
+def _is_main() -> bool:
+    """Process 0 writes the run's files; in a multi-process run the others only compute."""
+    return jax.process_index() == 0
 
 
 def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     """Meta-trains per ``config`` and meta-tests the result; see the module docstring."""
-    console = console or Console()
     algo = build_algorithm(config)  # every config error is raised before anything is written
-    run_dir = resolve_run_dir(config)
-    run_dir.mkdir(parents=True)
-    write_json_atomic(run_dir / "config.json", config.to_dict())
+    if jax.process_count() > 1 and config.run_name is None:
+        raise ConfigError("a run over several processes needs run_name=NAME (the same in "
+                          "every process)")
+    if _is_main():
+        run_dir = resolve_run_dir(config)
+        run_dir.mkdir(parents=True)
+        write_json_atomic(run_dir / "config.json", config.to_dict())
+    else:
+        run_dir = Path(config.runs_dir) / config.run_name
+    state = _init(algo, config)
+    return _run(algo, config, run_dir, state, 0, [], console or Console())
 
-    init_key, key = jax.random.split(jax.random.key(config.seed))
-    state = algo.init(init_key)
+
+def resume(run_dir: str | Path, console: Console | None = None) -> TrainResult:
+    """Continues the run in ``run_dir`` from its latest checkpoint, with its own config; its
+    metrics after that checkpoint are dropped and recomputed."""
+    run_dir = Path(run_dir)
+    config = load_run_config(run_dir)
+    algo = build_algorithm(config)
+    template = _init(algo, config)
+    state, done = checkpoint.restore_latest(run_dir / "checkpoints", template)
+    records = []
+    metrics_path = run_dir / "metrics.jsonl"
+    if metrics_path.is_file():
+        records = [r for r in map(json.loads, metrics_path.read_text().splitlines())
+                   if r["iteration"] <= done]
+    tmp = metrics_path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
+    tmp.replace(metrics_path)
+    return _run(algo, config, run_dir, state, done, records, console or Console())
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _record(i: int, metrics: dict, names: list[str], seconds: float) -> dict:
+    """A JSON-safe metrics line: non-finite values become null, plus ``skipped`` (how many
+    seeds skipped the update) and the names of the non-finite quantities. With several
+    seeds each metric is their mean, with ``<name>_std`` and the values ``per_seed``."""
+    flags = np.asarray(metrics.pop(NONFINITE)).reshape(-1, len(names))  # [seeds, quantities]
+    record: dict[str, Any] = {"iteration": i + 1}
+    per_seed = {}
+    for k, v in metrics.items():
+        v = np.asarray(v, dtype=np.float64)
+        if v.ndim:
+            per_seed[k] = [_finite_or_none(x) for x in v]
+            record[f"{k}_std"] = _finite_or_none(v.std())
+        record[k] = _finite_or_none(v.mean())
+    record["skipped"] = int(flags.any(axis=1).sum())
+    if flags.any():
+        record["nonfinite"] = [name for name, bad in zip(names, flags.any(axis=0)) if bad]
+    if per_seed:
+        record["per_seed"] = per_seed
+    record["seconds"] = seconds
+    return record
+
+
+def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
+         records: list[dict], console: Console) -> TrainResult:
+    loop_key = _keys(config)[1]
     start = time.perf_counter()
-    step = jax.jit(algo.step).lower(state, key).compile()
+    guarded = guard_nonfinite(algo.step)
+    if config.seeds == 1:
+        step_key = lambda i: jax.random.fold_in(loop_key, i)  # noqa: E731
+        step = jax.jit(guarded).lower(state, loop_key).compile()
+    else:  # one vmapped program trains every seed
+        step_key = lambda i: jax.vmap(jax.random.fold_in, (0, None))(loop_key, i)  # noqa: E731
+        step = jax.jit(jax.vmap(guarded)).lower(state, loop_key).compile()
     compile_seconds = time.perf_counter() - start
+    names = guarded.names  # set while tracing
+    action = "resumed at iteration " + str(first) if first else "meta-step"
     console.print(f"[bold]metajax[/] {config.algo} on {config.env}: run dir {run_dir}, "
-                  f"meta-step compiled in {compile_seconds:.1f} s")
+                  f"{action} compiled in {compile_seconds:.1f} s")
 
     ckpt = checkpoint.manager(run_dir / "checkpoints")
-    records, durations = [], []
+    durations, in_a_row = [], np.zeros(config.seeds, int)
     n = config.num_iterations
     log_every = max(1, n // 10)
     progress = Progress(
@@ -67,47 +166,82 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
         MofNCompleteColumn(), TextColumn("{task.fields[returns]}"), TimeRemainingColumn(),
         console=console, disable=not console.is_terminal,
     )
-    with progress, open(run_dir / "metrics.jsonl", "a") as metrics_file:
-        bar = progress.add_task("meta-training", total=n, returns="")
-        for i in range(n):
-            key, step_key = jax.random.split(key)
-            start = time.perf_counter()
-            state, metrics = step(state, step_key)
-            record = {k: float(v) for k, v in jax.device_get(metrics).items()}
-            durations.append(time.perf_counter() - start)
-            record = {"iteration": i + 1, **record, "seconds": durations[-1]}
-            records.append(record)
-            metrics_file.write(json.dumps(record) + "\n")
-            metrics_file.flush()
-            pre, post = algo.score_names
-            returns = f"{pre} {record[pre]:8.3f}  {post} {record[post]:8.3f}"
-            progress.update(bar, advance=1, returns=returns)
-            if not console.is_terminal and ((i + 1) % log_every == 0 or i == 0):
-                console.print(f"iteration {i + 1:5d}/{n}  {returns}  ({durations[-1]:.2f} s)")
-            if (i + 1) % config.checkpoint_every == 0 or i + 1 == n:
-                checkpoint.save(ckpt, i + 1, state)
-    ckpt.wait_until_finished()
-    ckpt.close()
+    try:
+        with stop_on_signals() as signals, progress, \
+                MetricsLog(run_dir, config.to_dict(), config.wandb_project, _is_main()) as log:
+            bar = progress.add_task("meta-training", total=n, completed=first, returns="")
+            for i in range(first, n):
+                start = time.perf_counter()
+                state, metrics = step(state, step_key(i))
+                metrics = jax.device_get(metrics)
+                flags = np.asarray(metrics[NONFINITE]).reshape(config.seeds, -1)
+                durations.append(time.perf_counter() - start)
+                record = _record(i, metrics, names, durations[-1])
+                records.append(record)
+                log.write(record)
+                in_a_row = np.where(flags.any(axis=1), in_a_row + 1, 0)
+                if in_a_row.max() >= config.max_nonfinite:
+                    checkpoint.save(ckpt, i + 1, state)  # the last finite state
+                    raise NonFiniteError(
+                        f"stopped at iteration {i + 1}: {in_a_row.max()} non-finite updates "
+                        f"in a row (non-finite: {', '.join(record['nonfinite'])}); the last finite "
+                        f"state is checkpointed in {run_dir / 'checkpoints'}")
+                pre, post = algo.score_names
+                returns = f"{pre} {_fmt(record[pre])}  {post} {_fmt(record[post])}"
+                progress.update(bar, advance=1, returns=returns)
+                if not console.is_terminal and ((i + 1) % log_every == 0 or i == first):
+                    console.print(f"iteration {i + 1:5d}/{n}  {returns}  "
+                                  f"({durations[-1]:.2f} s)")
+                if (i + 1) % config.checkpoint_every == 0 or i + 1 == n or signals:
+                    checkpoint.save(ckpt, i + 1, state)
+                if signals:
+                    ckpt.wait_until_finished()
+                    console.print(f"stopped after iteration {i + 1}; checkpoint written, "
+                                  f"continue with: metajax train --resume {run_dir}")
+                    raise Interrupted(signals[0])
+    finally:
+        ckpt.wait_until_finished()
+        ckpt.close()
+    return _finish(algo, config, run_dir, state, records, durations, compile_seconds, console)
 
+
+def _fmt(value: float | None) -> str:
+    return "     nan" if value is None else f"{value:8.3f}"
+
+
+def _local(tree):
+    """This process's copy of replicated arrays that span several processes."""
+    return jax.tree.map(lambda x: x if x.is_fully_addressable else x.addressable_data(0), tree)
+
+
+def _finish(algo, config, run_dir, state, records, durations, compile_seconds, console):
     style = report_style(algo)
     console.print(describe_meta_test(algo, config.meta_test))
-    returns = meta_test(algo, state.meta_params, config.meta_test)
+    per_seed = meta_test_seeds(algo, _local(state.meta_params), config)
+    returns = per_seed.mean(0)
     console.print(format_meta_test(algo, returns))
-    seconds_per_iteration = statistics.median(durations)
+    if config.seeds > 1:
+        console.print(f"(mean over {config.seeds} seeds; spread (std): "
+                      f"{', '.join(f'{x:.2f}' for x in per_seed.std(0))})")
+    seconds_per_iteration = statistics.median(durations) if durations else float("nan")
+    if not _is_main():
+        return TrainResult(run_dir, state, records, returns, compile_seconds,
+                           seconds_per_iteration)
     write_json_atomic(run_dir / "meta_test.json", {
-        "protocol": config.to_dict()["meta_test"], "iteration": n,
+        "protocol": config.to_dict()["meta_test"], "iteration": config.num_iterations,
         "returns": [float(r) for r in returns],
+        **({"per_seed": per_seed.tolist()} if config.seeds > 1 else {}),
     })
     write_json_atomic(run_dir / "summary.json", {
         "compile_seconds": compile_seconds,
         "median_seconds_per_iteration": seconds_per_iteration,
-        "final": records[-1],
+        "final": records[-1] if records else None,
     })
     plot_learning_curves(records, run_dir / "learning_curves.png",
                          f"{config.algo} on {config.env}", meta_test=list(returns),
                          names=algo.score_names, ylabel=style["ylabel"],
                          labels=style["labels"], test_xlabel=style["index"],
                          first=style["first"])
-    console.print(f"wrote {run_dir}/{{metrics.jsonl, learning_curves.png, config.json, "
-                  "meta_test.json, checkpoints/}")
+    console.print(f"wrote {run_dir}/{{metrics.jsonl, tensorboard/, learning_curves.png, "
+                  "config.json, meta_test.json, checkpoints/}")
     return TrainResult(run_dir, state, records, returns, compile_seconds, seconds_per_iteration)

@@ -40,3 +40,16 @@ def test_rl2_bandit_example():
 def test_cartpole_agents_example():
     results = _load("cartpole_agents").main(seeds=2, steps=256, tiny=True)
     assert set(results) == {"dqn", "ppo"} and all(r.shape == (2,) for r in results.values())
+
+
+def test_sharded_meta_batch_example():
+    assert np.isfinite(_load("sharded_meta_batch").main(iterations=1, num_tasks=2, tiny=True))
+
+
+def test_stop_and_resume_example():
+    assert _load("stop_and_resume").main(iterations=60)
+
+
+def test_many_seeds_example():
+    per_seed = _load("many_seeds").main(seeds=2, iterations=1, tiny=True)
+    assert per_seed.shape == (2, 2) and np.all(np.isfinite(per_seed))

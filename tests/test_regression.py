@@ -63,7 +63,7 @@ def test_short_maml_run_learns_to_adapt():
 
 
 def test_rl_estimators_are_rejected_for_regression():
-    with pytest.raises(ConfigError, match="algo promp works on RL task distributions only"):
+    with pytest.raises(ConfigError, match="algo promp works on RL environments only"):
         build_algorithm(load_config(None, ["env=Sinusoid-5shot", "algo=promp"]))
 
 

@@ -24,9 +24,11 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
+from jax.sharding import Mesh
 
 from metajax import checks, inner, optim
 from metajax.batch import Batch, make_batch
+from metajax.distributed import shard_tasks
 from metajax.envs.base import TaskEnvironment
 from metajax.estimators import masked_mean, normalize
 from metajax.losses import ESTIMATORS, magic_box, surrogate_loss_and_kl, vpg_loss
@@ -71,6 +73,9 @@ class MAMLConfig:
                      "promp_steps"):
             checks.positive(name, getattr(self, name), integer=True)
         checks.non_negative_int("task_chunk", self.task_chunk)
+        if self.task_chunk and self.num_tasks % self.task_chunk:
+            raise ValueError(f"task_chunk ({self.task_chunk}) must divide num_tasks "
+                             f"({self.num_tasks})")
         for name in ("inner_lr", "outer_lr", "max_kl"):
             checks.positive(name, getattr(self, name))
         checks.in_interval("gamma", self.gamma, 0.0, 1.0)
@@ -108,8 +113,14 @@ class MAML:
     env: TaskEnvironment
     policy: Policy
     config: MAMLConfig
+    mesh: Mesh | None = None  # shard the task axis over these devices (metajax.distributed)
 
     score_names = ("pre_return", "post_return")
+
+    def __post_init__(self):
+        if self.mesh is not None and self.config.num_tasks % self.mesh.size:
+            raise ValueError(f"num_tasks ({self.config.num_tasks}) must be divisible by the "
+                             f"number of devices ({self.mesh.size})")
 
     @property
     def horizon(self) -> int:
@@ -202,12 +213,17 @@ class MAML:
 
     def map_tasks(self, fn, *xs):
         """``fn`` over the leading task axis of ``xs``: one ``vmap``, or with ``task_chunk``
-        a ``lax.map`` over chunks of that many tasks (vmapped within a chunk), which bounds
-        the memory of large meta-batches."""
+        a ``lax.map`` over chunks of that many tasks (vmapped within a chunk). Each chunk is
+        rematerialised (``jax.checkpoint``), so gradients and the Fisher-vector products'
+        linearisation keep one chunk's intermediates at a time: memory is bounded by the
+        chunk, at the price of recomputing the chunk's forward pass."""
         chunk = self.config.task_chunk
-        if not chunk or chunk >= jax.tree.leaves(xs)[0].shape[0]:
+        n = jax.tree.leaves(xs)[0].shape[0]
+        if not chunk or chunk >= n:
             return jax.vmap(fn)(*xs)
-        return jax.lax.map(lambda args: fn(*args), xs, batch_size=chunk)
+        chunks = jax.tree.map(lambda x: x.reshape((n // chunk, chunk) + x.shape[1:]), xs)
+        out = jax.lax.map(jax.checkpoint(lambda args: jax.vmap(fn)(*args)), chunks)
+        return jax.tree.map(lambda y: y.reshape((n,) + y.shape[2:]), out)
 
     def post_adaptation_dist(self, meta, train: Batch, valid: Batch):
         """Distribution parameters of the adapted policy on the validation observations of
@@ -293,6 +309,7 @@ class MAML:
         task_key, sample_key = jax.random.split(key)
         tasks = self.env.sample_tasks(task_key, self.config.num_tasks)
         keys = jax.random.split(sample_key, self.config.num_tasks)
+        tasks, keys = shard_tasks((tasks, keys), self.mesh)
         return self.map_tasks(lambda task, k: self._sample_task(meta, task, k), tasks, keys)
 
     def step(self, state: MetaState, key: jax.Array) -> tuple[MetaState, dict[str, jax.Array]]:

@@ -57,6 +57,8 @@ class PPOConfig:
             checks.positive(name, getattr(self, name))
         for name in ("gamma", "gae_lambda", "clip_eps"):
             checks.in_interval(name, getattr(self, name), 0.0, 1.0)
+        for name in ("vf_coef", "ent_coef"):
+            checks.in_interval(name, getattr(self, name), 0.0, float("inf"))
         if (self.num_envs * self.num_steps) % self.num_minibatches:
             raise ValueError(f"num_envs * num_steps ({self.num_envs * self.num_steps}) must be "
                              f"divisible by num_minibatches ({self.num_minibatches})")

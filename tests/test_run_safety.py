@@ -1,0 +1,134 @@
+"""Runs survive being stopped and bad numbers: SIGTERM mid-run writes a checkpoint and
+``--resume`` ends on exactly the params of an uninterrupted run; a corrupt checkpoint is a
+one-line error that changes nothing; non-finite updates are skipped, counted and, in a row,
+stop the run with the last finite state saved."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from metajax import checkpoint, train as train_module
+from metajax.cli import main
+from metajax.config import build_algorithm, load_config
+from metajax.guards import NONFINITE, guard_nonfinite
+
+TINY = ["policy.hidden_sizes=[8]", "maml.num_tasks=2", "maml.num_episodes=2", "maml.cg_iters=2",
+        "env_kwargs={horizon: 10}", "meta_test.num_tasks=2", "meta_test.num_steps=1",
+        "meta_test.num_episodes=2"]
+
+
+def final_params(run_dir: Path):
+    config = load_config(run_dir / "config.json")
+    template = build_algorithm(config).init(jax.random.key(0))
+    state, step = checkpoint.restore_latest(run_dir / "checkpoints", template)
+    return state.meta_params, step
+
+
+def test_sigterm_then_resume_equals_an_uninterrupted_run(tmp_path):
+    n = 300
+    args = [f"runs_dir={tmp_path}", f"num_iterations={n}", "checkpoint_every=1000", *TINY]
+    proc = subprocess.Popen([sys.executable, "-m", "metajax", "train", "run_name=stopped",
+                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, COLUMNS="200"))
+    for line in proc.stdout:  # the first progress line: the loop is running
+        if line.startswith("iteration"):
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "continue with: metajax train --resume" in out
+    _, stopped_at = final_params(tmp_path / "stopped")
+    assert 1 <= stopped_at < n
+
+    assert main(["train", "--resume", str(tmp_path / "stopped")]) == 0
+    assert main(["train", "run_name=straight", *args]) == 0
+    resumed, step = final_params(tmp_path / "stopped")
+    straight, _ = final_params(tmp_path / "straight")
+    assert step == n
+    for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(straight)):
+        np.testing.assert_array_equal(a, b)
+    iterations = [json.loads(line)["iteration"] for line in
+                  (tmp_path / "stopped" / "metrics.jsonl").read_text().splitlines()]
+    assert iterations == list(range(1, n + 1))
+
+
+def test_corrupt_checkpoint_is_refused_and_left_alone(tmp_path, capsys):
+    assert main(["train", f"runs_dir={tmp_path}", "run_name=r", "num_iterations=2", *TINY]) == 0
+    files = sorted(p for p in (tmp_path / "r" / "checkpoints").rglob("*") if p.is_file())
+    victim = max(files, key=lambda p: p.stat().st_size)
+    victim.write_bytes(b"not a checkpoint")
+    before = {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("metajax: error: checkpoint 2 under") and "corrupt" in err
+    assert err.count("\n") == 1
+    assert {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()} == before
+
+
+def test_guard_keeps_the_old_state_on_a_non_finite_update():
+    def step(state, key):
+        return {"w": state["w"] + 1.0}, {"loss": jnp.where(state["w"][0] > 0, jnp.nan, 1.0)}
+
+    guarded = jax.jit(guard_nonfinite(step))
+    state, metrics = guarded({"w": jnp.zeros(2)}, jax.random.key(0))
+    assert not metrics[NONFINITE].any() and float(state["w"][0]) == 1.0
+    state, metrics = guarded(state, jax.random.key(0))
+    assert metrics[NONFINITE].tolist() == [True, False]  # loss, then params/state
+    assert float(state["w"][0]) == 1.0
+
+
+class NaNFromIteration:
+    """A MAML whose pre-adaptation return turns NaN once the state reaches ``start``."""
+
+    def __init__(self, algo, start: int):
+        self.algo, self.start, self.score_names = algo, start, algo.score_names
+
+    def init(self, key):
+        return self.algo.init(key)
+
+    def step(self, state, key):
+        new, metrics = self.algo.step(state, key)
+        bad = state.iteration >= self.start
+        return new, {**metrics, "pre_return": jnp.where(bad, jnp.nan, metrics["pre_return"])}
+
+    def __getattr__(self, name):
+        return getattr(self.algo, name)
+
+
+def test_non_finite_updates_are_skipped_then_stop_the_run(tmp_path, capsys, monkeypatch):
+    build = train_module.build_algorithm
+    monkeypatch.setattr(train_module, "build_algorithm",
+                        lambda config: NaNFromIteration(build(config), 2))
+    code = main(["train", f"runs_dir={tmp_path}", "run_name=nan", "num_iterations=10",
+                 "max_nonfinite=3", *TINY])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err == (f"metajax: error: stopped at iteration 5: 3 non-finite updates in a row "
+                   f"(non-finite: pre_return); the last finite state is checkpointed in "
+                   f"{tmp_path / 'nan' / 'checkpoints'}\n")
+    records = [json.loads(line) for line in
+               (tmp_path / "nan" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["skipped"] for r in records] == [0, 0, 1, 1, 1]
+    assert records[2]["pre_return"] is None and records[2]["nonfinite"] == ["pre_return"]
+    monkeypatch.undo()
+    params, step = final_params(tmp_path / "nan")
+    assert step == 5
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(params))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--resume", "nowhere"], "nowhere is not a metajax run directory"),
+    (["--resume", ".", "num_iterations=3"], "--resume continues a run with its own config"),
+])
+def test_resume_errors(args, message, capsys):
+    assert main(["train", *args]) == 2
+    assert message in capsys.readouterr().err
