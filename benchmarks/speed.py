@@ -27,7 +27,7 @@ import numpy as np
 
 from metajax import optim
 from metajax.config import build_algorithm, load_config
-from metajax.rollout import rollout
+from metajax.rollouts import rollout
 
 HERE = Path(__file__).parent
 

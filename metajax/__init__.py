@@ -21,8 +21,8 @@ _EXPORTS = {
     "TabularMDP": "metajax.envs", "TaskEnvironment": "metajax.envs", "make": "metajax.envs",
     "register": "metajax.envs", "registered_envs": "metajax.envs",
     "value_iteration": "metajax.envs", "Policy": "metajax.networks",
-    "make_policy": "metajax.networks", "Trajectory": "metajax.rollout",
-    "rollout": "metajax.rollout", "inner": "metajax.inner",
+    "make_policy": "metajax.networks", "Trajectory": "metajax.rollouts",
+    "rollout": "metajax.rollouts", "inner": "metajax.inner",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -39,3 +39,4 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(list(globals()) + __all__)
+

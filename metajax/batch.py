@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from metajax import baselines, estimators
-from metajax.rollout import Trajectory
+from metajax.rollouts import Trajectory
 
 
 class Batch(NamedTuple):

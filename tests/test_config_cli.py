@@ -96,6 +96,8 @@ def test_cli_train_evaluate_and_no_overwrite(tmp_path, capsys):
     assert [r["iteration"] for r in records] == [1, 2]
     assert {"pre_return", "post_return", "kl", "accepted"} <= set(records[0])
     assert (run / "learning_curves.png").stat().st_size > 1000
+    events = list((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(events) == 1 and events[0].stat().st_size > 100  # TensorBoard scalars
     assert json.loads((run / "config.json").read_text())["maml"]["num_tasks"] == 2
     trained = json.loads((run / "meta_test.json").read_text())["returns"]
     assert len(trained) == 2

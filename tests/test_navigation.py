@@ -7,7 +7,7 @@ import pytest
 
 import metajax
 from metajax.envs.navigation import EnvParams, EnvState, Navigation2D
-from metajax.rollout import rollout
+from metajax.rollouts import rollout
 
 
 @pytest.fixture(scope="module")

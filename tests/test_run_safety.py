@@ -74,6 +74,21 @@ def test_corrupt_checkpoint_is_refused_and_left_alone(tmp_path, capsys):
     assert {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()} == before
 
 
+def test_incompatible_checkpoint_is_refused(tmp_path, capsys):
+    """A run whose config no longer matches its checkpoints (here: a wider policy) is refused
+    with a one-line error instead of loading mismatched arrays."""
+    assert main(["train", f"runs_dir={tmp_path}", "run_name=r", "num_iterations=1", *TINY]) == 0
+    config_path = tmp_path / "r" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["policy"]["hidden_sizes"] = [16]
+    config_path.write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "is corrupt, partial or incompatible with this run's config" in err
+    assert err.count("\n") == 1
+
+
 def test_guard_keeps_the_old_state_on_a_non_finite_update():
     def step(state, key):
         return {"w": state["w"] + 1.0}, {"loss": jnp.where(state["w"][0] > 0, jnp.nan, 1.0)}

@@ -27,7 +27,7 @@ from gymnax.environments import environment
 from metajax import checks, qlearning, replay
 from metajax.algorithms.learner import Learner, whole_run
 from metajax.networks import EnsembleQ, QNetwork
-from metajax.rollout import episode_returns
+from metajax.rollouts import episode_returns
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,7 +33,7 @@ from metajax.envs.base import TaskEnvironment
 from metajax.estimators import masked_mean, normalize
 from metajax.losses import ESTIMATORS, magic_box, surrogate_loss_and_kl, vpg_loss
 from metajax.networks import Policy
-from metajax.rollout import rollout
+from metajax.rollouts import rollout
 
 OPTAX_OUTER = ("adam", "adamw", "sgd", "rmsprop", "lamb", "lion")
 OUTER = ("trpo", "promp", "reptile") + OPTAX_OUTER

@@ -25,7 +25,7 @@ from metajax.estimators import gae_with_dones
 from metajax.losses import clipped_value_loss, ppo_clip_loss
 from metajax.networks import ActorCritic
 from metajax.optim import minibatch_epochs, ppo_optimizer
-from metajax.rollout import episode_returns
+from metajax.rollouts import episode_returns
 
 
 @dataclasses.dataclass(frozen=True)
