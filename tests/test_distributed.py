@@ -51,6 +51,7 @@ def runs():
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("devices", [2, 4, 8])
 def test_sharded_meta_step_equals_one_device(runs, devices):
     one, many = runs["1"], runs[str(devices)]
@@ -59,6 +60,7 @@ def test_sharded_meta_step_equals_one_device(runs, devices):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-10)
 
 
+@pytest.mark.slow
 def test_task_count_must_divide_over_devices(runs):
     assert runs["error"] == "num_tasks (3) must be divisible by the number of devices (2)"
     from metajax.distributed import task_mesh

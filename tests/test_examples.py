@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -25,6 +26,7 @@ def test_custom_task_example():
     assert np.isfinite(float(metrics["post_return"]))
 
 
+@pytest.mark.slow
 def test_meta_learning_family_example():
     results = _load("meta_learning_family").main(iterations=20, rl_iterations=2, small=True)
     assert len(results) == 10 and all(np.isfinite(v).all() for v in results.values())
@@ -46,6 +48,7 @@ def test_sharded_meta_batch_example():
     assert np.isfinite(_load("sharded_meta_batch").main(iterations=1, num_tasks=2, tiny=True))
 
 
+@pytest.mark.slow
 def test_stop_and_resume_example():
     assert _load("stop_and_resume").main(iterations=60)
 

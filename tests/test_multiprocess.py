@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import pytest
 
 from conftest import tiny_algo
 from metajax import checkpoint
@@ -49,6 +50,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_processes_train_as_one():
     port, tests = str(free_port()), str(Path(__file__).parent)
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, port, str(pid), tests],
@@ -74,6 +76,7 @@ def test_two_processes_train_as_one():
         np.testing.assert_allclose(got, np.asarray(want).ravel(), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_cli_over_two_processes_trains_as_one_run(tmp_path):
     """``metajax train --coordinator ... --num-processes 2 --process-id I`` twice: both
     processes log the same iterations and meta-test, process 0 writes the run, and its final
