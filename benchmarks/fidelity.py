@@ -61,7 +61,8 @@ def main() -> None:
         run_dir = Path(args.run_dir)
         config = load_config(run_dir / "config.json")
         algo = build_algorithm(config)
-        state = checkpoint.restore(run_dir / "checkpoints", algo.init(jax.random.key(0)))
+        state = checkpoint.restore_latest(run_dir / "checkpoints",
+                                          algo.init(jax.random.key(0)))[0]
         params, timing = state.meta_params, json.loads((run_dir / "summary.json").read_text())
         seconds, compile_seconds = timing["median_seconds_per_iteration"], timing["compile_seconds"]
     else:

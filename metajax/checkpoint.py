@@ -55,14 +55,3 @@ def restore_latest(directory: str | Path, template: State) -> tuple[State, int]:
         mngr.close()
     return state, int(step)
 
-
-def restore(directory: str | Path, template: State, step: int | None = None) -> State:
-    """Restores the latest (or given) checkpoint into the structure of ``template``."""
-    mngr = manager(directory)
-    step = mngr.latest_step() if step is None else step
-    if step is None:
-        raise FileNotFoundError(f"no checkpoint found under {directory}")
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, _as_tree(template))
-    tree = mngr.restore(step, args=ocp.args.StandardRestore(abstract))
-    mngr.close()
-    return serialization.from_state_dict(template, tree)

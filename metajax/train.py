@@ -28,7 +28,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from metajax import checkpoint
 from metajax.config import Algorithm, ConfigError, TrainConfig, build_algorithm
 from metajax.evaluate import (describe_meta_test, format_meta_test, load_run_config,
-                              meta_test_seeds, report_style, write_json_atomic)
+                              meta_test_seeds, report_style, state_template,
+                              write_json_atomic)
 from metajax.guards import NONFINITE, Interrupted, guard_nonfinite, stop_on_signals
 from metajax.metrics_log import MetricsLog
 from metajax.plotting import plot_learning_curves
@@ -100,8 +101,8 @@ def resume(run_dir: str | Path, console: Console | None = None) -> TrainResult:
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     algo = build_algorithm(config)
-    template = _init(algo, config)
-    state, done = checkpoint.restore_latest(run_dir / "checkpoints", template)
+    state, done = checkpoint.restore_latest(run_dir / "checkpoints",
+                                            state_template(algo, config))
     records = []
     metrics_path = run_dir / "metrics.jsonl"
     if metrics_path.is_file():
@@ -118,14 +119,15 @@ def _finite_or_none(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _record(i: int, metrics: dict, names: list[str], seconds: float) -> dict:
+def _record(i: int, metrics: dict, flags: np.ndarray, names: list[str], seconds: float) -> dict:
     """A JSON-safe metrics line: non-finite values become null, plus ``skipped`` (how many
     seeds skipped the update) and the names of the non-finite quantities. With several
     seeds each metric is their mean, with ``<name>_std`` and the values ``per_seed``."""
-    flags = np.asarray(metrics.pop(NONFINITE)).reshape(-1, len(names))  # [seeds, quantities]
     record: dict[str, Any] = {"iteration": i + 1}
     per_seed = {}
     for k, v in metrics.items():
+        if k == NONFINITE:
+            continue
         v = np.asarray(v, dtype=np.float64)
         if v.ndim:
             per_seed[k] = [_finite_or_none(x) for x in v]
@@ -174,9 +176,9 @@ def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
                 start = time.perf_counter()
                 state, metrics = step(state, step_key(i))
                 metrics = jax.device_get(metrics)
-                flags = np.asarray(metrics[NONFINITE]).reshape(config.seeds, -1)
+                flags = np.asarray(metrics[NONFINITE]).reshape(config.seeds, -1)  # [seeds, q]
                 durations.append(time.perf_counter() - start)
-                record = _record(i, metrics, names, durations[-1])
+                record = _record(i, metrics, flags, names, durations[-1])
                 records.append(record)
                 log.write(record)
                 in_a_row = np.where(flags.any(axis=1), in_a_row + 1, 0)

@@ -49,7 +49,8 @@ def test_cli_dqn_on_cartpole_writes_a_run_and_evaluates(tmp_path, capsys):
     assert len(tested) == 1 and tested[0] >= 1.0
 
     config = load_config(run / "config.json")
-    state = checkpoint.restore(run / "checkpoints", build_algorithm(config).init(jax.random.key(0)))
+    template = build_algorithm(config).init(jax.random.key(0))
+    state = checkpoint.restore_latest(run / "checkpoints", template)[0]
     assert int(state.iteration) == 2
     capsys.readouterr()
     assert main(["evaluate", str(run)]) == 0

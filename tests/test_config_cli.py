@@ -105,7 +105,7 @@ def test_cli_train_evaluate_and_no_overwrite(tmp_path, capsys):
     # the checkpoint restores the trained params exactly
     config = load_config(run / "config.json")
     algo = build_algorithm(config)
-    state = checkpoint.restore(run / "checkpoints", algo.init(jax.random.key(0)))
+    state = checkpoint.restore_latest(run / "checkpoints", algo.init(jax.random.key(0)))[0]
     assert int(state.iteration) == 2
 
     # evaluate re-runs the same protocol on the checkpoint and prints the table
