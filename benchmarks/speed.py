@@ -8,7 +8,11 @@ the same run. FLOPs come from XLA's cost analysis; because XLA counts a while-lo
 the loop bodies (one rollout step, one Fisher-vector product, one line-search evaluation) are
 compiled and counted on their own and multiplied by their trip counts.
 
-    python benchmarks/speed.py [--iterations 10] [--config benchmarks/configs/reference.yaml]
+Each task layout in ``--task-groups`` (``maml.task_groups``: 1 is one vmap over the tasks, 20
+runs the post-adaptation objective as 20 concurrent per-task subgraphs) is compiled and timed
+in the same run, iterations interleaved, so their ratio is not skewed by the machine's load.
+
+    python benchmarks/speed.py [--iterations 10] [--task-groups 1,20] [--config FILE] [key=value ...]
 """
 
 from __future__ import annotations
@@ -89,83 +93,103 @@ def main() -> None:
     parser.add_argument("--config", default=str(HERE / "configs" / "reference.yaml"))
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--task-groups", default="1,20",
+                        help="comma-separated maml.task_groups layouts to time side by side")
     parser.add_argument("--out", default=str(HERE / "results" / "speed.json"))
     parser.add_argument("overrides", nargs="*", metavar="key=value")
     args = parser.parse_args()
 
+    layouts = [int(g) for g in args.task_groups.split(",")]
     config = load_config(args.config, args.overrides)
-    algo = build_algorithm(config)
+    algos = {g: build_algorithm(load_config(args.config, args.overrides
+                                            + [f"maml.task_groups={g}"])) for g in layouts}
+    algo = algos[layouts[0]]
     c = algo.config
     key = jax.random.key(0)
     state = algo.init(key)
 
-    start = time.perf_counter()
-    lowered = jax.jit(algo.step).lower(state, key)
-    compiled = lowered.compile()
-    compile_seconds = time.perf_counter() - start
+    compiled, compile_seconds = {}, {}
+    for g, a in algos.items():
+        start = time.perf_counter()
+        compiled[g] = jax.jit(a.step).lower(state, key).compile()
+        compile_seconds[g] = time.perf_counter() - start
 
     keys = iter(jax.random.split(jax.random.key(1), args.warmup + args.iterations))
+    states = {g: state for g in layouts}
     for _ in range(args.warmup):
-        state, metrics = compiled(state, next(keys))
-    jax.block_until_ready(state)
-    times, ls_steps, cg_iters = [], [], []
+        k = next(keys)
+        for g in layouts:
+            states[g], metrics = compiled[g](states[g], k)
+    jax.block_until_ready(states)
+    times = {g: [] for g in layouts}
+    ls_steps, cg_iters = [], []
     for _ in range(args.iterations):
-        start = time.perf_counter()
-        state, metrics = compiled(state, next(keys))
-        jax.block_until_ready((state, metrics))
-        times.append(time.perf_counter() - start)
+        k = next(keys)
+        for g in layouts:
+            start = time.perf_counter()
+            states[g], metrics = compiled[g](states[g], k)
+            jax.block_until_ready((states[g], metrics))
+            times[g].append(time.perf_counter() - start)
         ls_steps.append(int(metrics["line_search_steps"]))
         cg_iters.append(int(metrics["cg_iterations"]))
-    median = statistics.median(times)
     env_steps = c.num_tasks * c.num_episodes * algo.horizon * (c.inner_steps + 1)
 
-    body = loop_body_flops(algo, state.meta_params, key)
-    step_flops = flops(compiled)
+    body = loop_body_flops(algo, states[layouts[0]].meta_params, key)
     mean_ls, mean_cg = float(np.mean(ls_steps)), float(np.mean(cg_iters))
-    # the step's count has each loop body once; add the remaining trips
-    # (CG: cg_iterations products in the loop; the step length reuses its residual)
-    total_flops = (step_flops
-                   + (algo.horizon - 1) * (c.inner_steps + 1) * body["rollout_step"]
-                   + (mean_cg - 1) * body["fvp"]
-                   + (mean_ls - 1) * body["line_search_eval"])
     peak = matmul_flops_per_second()
-    achieved = total_flops / median
 
+    def layout_result(g):
+        median = statistics.median(times[g])
+        step_flops = flops(compiled[g])
+        # the step's count has each loop body once; add the remaining trips
+        # (CG: cg_iterations products in the loop; the step length reuses its residual)
+        total_flops = (step_flops
+                       + (algo.horizon - 1) * (c.inner_steps + 1) * body["rollout_step"]
+                       + (mean_cg - 1) * body["fvp"]
+                       + (mean_ls - 1) * body["line_search_eval"])
+        return {
+            "task_groups": g,
+            "compile_seconds": compile_seconds[g],
+            "seconds_per_iteration": {"median": median, "min": min(times[g]),
+                                      "max": max(times[g]), "all": times[g]},
+            "env_steps_per_second": env_steps / median,
+            "flops": {"step_as_counted_by_xla": step_flops, "loop_bodies": body,
+                      "total_per_iteration": total_flops},
+            "achieved_flops_per_second": total_flops / median,
+            "fraction_of_matmul": total_flops / median / peak,
+        }
+
+    results = [layout_result(g) for g in layouts]
     result = {
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "cpu_count": os.cpu_count(), "device": str(jax.devices()[0]),
                     "jax": jax.__version__},
         "config": config.to_dict(),
-        "compile_seconds": compile_seconds,
-        "seconds_per_iteration": {"median": median, "min": min(times), "max": max(times),
-                                  "all": times},
         "env_steps_per_iteration": env_steps,
-        "env_steps_per_second": env_steps / median,
         "mean_line_search_steps": mean_ls, "mean_cg_iterations": mean_cg,
-        "flops": {"step_as_counted_by_xla": step_flops, "loop_bodies": body,
-                  "total_per_iteration": total_flops},
-        "achieved_flops_per_second": achieved,
         "matmul_flops_per_second": peak,
-        "fraction_of_matmul": achieved / peak,
+        **results[0],  # the first layout, as before
+        "layouts": results,
     }
-    rows = [
-        ("compile time (s)", f"{compile_seconds:.1f}"),
-        ("seconds / meta-iteration (median)", f"{median:.3f}"),
-        ("  spread (min - max)", f"{min(times):.3f} - {max(times):.3f}"),
-        ("env steps / iteration", f"{env_steps}"),
-        ("env steps / second", f"{env_steps / median:,.0f}"),
-        ("CG iterations / line-search steps", f"{mean_cg:.1f} / {mean_ls:.1f}"),
-        ("GFLOP / iteration (XLA cost analysis)", f"{total_flops / 1e9:.2f}"),
-        ("achieved GFLOP/s", f"{achieved / 1e9:.1f}"),
-        ("matmul 2048^2 GFLOP/s", f"{peak / 1e9:.1f}"),
-        ("fraction of matmul FLOP/s", f"{100 * achieved / peak:.1f}%"),
-    ]
+    rows = [("task_groups", lambda r: f"{r['task_groups']}"),
+            ("compile time (s)", lambda r: f"{r['compile_seconds']:.1f}"),
+            ("seconds / meta-iteration (median)",
+             lambda r: f"{r['seconds_per_iteration']['median']:.3f}"),
+            ("  spread (min - max)", lambda r: f"{r['seconds_per_iteration']['min']:.3f} - "
+                                               f"{r['seconds_per_iteration']['max']:.3f}"),
+            ("env steps / second", lambda r: f"{r['env_steps_per_second']:,.0f}"),
+            ("GFLOP / iteration (XLA cost analysis)",
+             lambda r: f"{r['flops']['total_per_iteration'] / 1e9:.2f}"),
+            ("achieved GFLOP/s", lambda r: f"{r['achieved_flops_per_second'] / 1e9:.1f}"),
+            ("fraction of matmul FLOP/s", lambda r: f"{100 * r['fraction_of_matmul']:.1f}%")]
     width = max(len(r[0]) for r in rows)
     print(f"\nMAML-TRPO meta-iteration, {config.env}, {c.num_tasks} tasks x {c.num_episodes} "
           f"episodes, policy {list(config.policy.hidden_sizes)} {config.policy.activation} "
-          f"on {jax.devices()[0].platform} ({os.cpu_count()} cores)")
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value}")
+          f"on {jax.devices()[0].platform} ({os.cpu_count()} cores); {env_steps} env steps, "
+          f"CG iterations / line-search steps {mean_cg:.1f} / {mean_ls:.1f}, "
+          f"matmul 2048^2 {peak / 1e9:.1f} GFLOP/s")
+    for name, cell in rows:
+        print(f"  {name:<{width}}  " + "  ".join(f"{cell(r):>16}" for r in results))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

@@ -63,6 +63,8 @@ INCOMPATIBLE = [
     ["meta_test.step_sizes=[0.1]"],
     ["devices=3"],
     ["maml.task_chunk=7"],
+    ["maml.task_groups=3"],
+    ["maml.task_groups=2", "maml.task_chunk=2"],
 ]
 
 

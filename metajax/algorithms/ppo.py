@@ -23,7 +23,7 @@ from metajax.algorithms.learner import Learner, whole_run
 from metajax.distributions import Categorical, DiagGaussian
 from metajax.estimators import gae_with_dones
 from metajax.losses import clipped_value_loss, ppo_clip_loss
-from metajax.networks import ActorCritic
+from metajax.networks import ACTIVATIONS, ActorCritic
 from metajax.optim import minibatch_epochs, ppo_optimizer
 from metajax.rollouts import episode_returns
 
@@ -50,6 +50,7 @@ class PPOConfig:
 
     def __post_init__(self):
         checks.one_of("algo", self.algo, ("ppo", "a2c"))
+        checks.one_of("activation", self.activation, tuple(ACTIVATIONS))
         for name in ("total_steps", "num_envs", "num_steps", "update_epochs",
                      "num_minibatches"):
             checks.positive(name, getattr(self, name), integer=True)

@@ -1,0 +1,35 @@
+"""Task-axis layouts give the same meta-step as one vmap over all tasks: ``maml.task_chunk``
+(rematerialised chunks, bounded memory) and ``maml.task_groups`` (concurrent groups, speed)."""
+
+import chex
+import jax
+import pytest
+
+from conftest import tiny_algo
+
+
+@pytest.mark.parametrize("num_tasks, layout", [(4, {"task_chunk": 2}), (3, {"task_chunk": 1}),
+                                              (4, {"task_groups": 2}), (3, {"task_groups": 3})])
+def test_task_layout_gives_the_meta_step_of_one_vmap(num_tasks, layout):
+    whole, chunked = tiny_algo(num_tasks=num_tasks), tiny_algo(num_tasks=num_tasks, **layout)
+    state = whole.init(jax.random.key(0))
+    key = jax.random.key(1)
+    new_whole, metrics_whole = jax.jit(whole.step)(state, key)
+    new_chunked, metrics_chunked = jax.jit(chunked.step)(state, key)
+    chex.assert_trees_all_close(metrics_chunked, metrics_whole, rtol=1e-4, atol=1e-5)
+    chex.assert_trees_all_close(new_chunked.meta_params, new_whole.meta_params, rtol=1e-4,
+                                atol=1e-6)
+
+
+def test_chunk_must_divide_the_meta_batch():
+    with pytest.raises(ValueError, match=r"task_chunk \(2\) must divide num_tasks \(3\)"):
+        tiny_algo(num_tasks=3, task_chunk=2)
+
+
+def test_groups_must_divide_the_meta_batch_and_exclude_chunks():
+    with pytest.raises(ValueError, match=r"task_groups \(2\) must divide num_tasks \(3\)"):
+        tiny_algo(num_tasks=3, task_groups=2)
+    with pytest.raises(ValueError, match="task_groups and task_chunk exclude each other"):
+        tiny_algo(num_tasks=4, task_groups=2, task_chunk=2)
+    with pytest.raises(ValueError, match="task_groups must be"):
+        tiny_algo(task_groups=0)
