@@ -7,7 +7,7 @@ apart as warm-up), environment steps per second, and the pre-/post-adaptation re
 the last iterations of the same number of meta-iterations from the same kind of
 initialisation.
 
-    python benchmarks/maml_vs_torch.py [--env navigation|bandit|mdp] [--iterations 30]
+    python benchmarks/maml_vs_torch.py [--env navigation|bandit|mdp] [--iterations 30] [--task-groups 20]
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ ENV_IDS = {"navigation": "Navigation2D-v0", "bandit": "BernoulliBandit-10",
            "mdp": "TabularMDP-v0"}
 
 
-def run_metajax(env: str, iterations: int, tasks: int, seed: int) -> dict:
+def run_metajax(env: str, iterations: int, tasks: int, seed: int, task_groups: int = 1) -> dict:
     algo = build_algorithm(load_config(None, [f"env={ENV_IDS[env]}", f"maml.num_tasks={tasks}",
-                                              f"seed={seed}"]))
+                                              f"seed={seed}", f"maml.task_groups={task_groups}"]))
     key, init_key = jax.random.split(jax.random.key(seed))
     state = algo.init(init_key)
     start = time.perf_counter()
@@ -82,6 +82,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--last", type=int, default=5, help="iterations averaged for returns")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--task-groups", type=int, default=1,
+                        help="also time metajax with this maml.task_groups layout (> 1)")
     parser.add_argument("--out", help="default: results/maml_vs_torch[_ENV].json")
     args = parser.parse_args()
     suffix = "" if args.env == "navigation" else f"_{args.env}"
@@ -91,6 +93,9 @@ def main() -> None:
     steps = 2 * args.tasks * 20 * horizon  # pre- and post-adaptation episodes
     runs = {"metajax": run_metajax(args.env, args.iterations, args.tasks, args.seed),
             "torch": run_torch(args.env, args.iterations, args.tasks, args.seed)}
+    if args.task_groups > 1:
+        runs[f"metajax (task_groups={args.task_groups})"] = run_metajax(
+            args.env, args.iterations, args.tasks, args.seed, args.task_groups)
     rows = {name: summary(run, steps, args.last) for name, run in runs.items()}
     ratio = rows["torch"]["median_seconds"] / rows["metajax"]["median_seconds"]
     print("| implementation | s / meta-iteration | env steps / s | pre | post |")
@@ -98,6 +103,9 @@ def main() -> None:
         print(f"| {name} | {r['median_seconds']:.3f} ({r['min_seconds']:.3f}-"
               f"{r['max_seconds']:.3f}) | {r['env_steps_per_second']:,.0f} | "
               f"{r['pre_return']:.1f} | {r['post_return']:.1f} |")
+    for name, r in rows.items():
+        if name != "torch":
+            print(f"PyTorch / {name}: {rows['torch']['median_seconds'] / r['median_seconds']:.1f}x")
     print(f"PyTorch / metajax time per iteration: {ratio:.1f}x; metajax compile "
           f"{runs['metajax']['compile_seconds']:.1f} s, PyTorch first iteration "
           f"{runs['torch']['warmup_seconds']:.1f} s")
