@@ -44,6 +44,11 @@ def test_cartpole_agents_example():
     assert set(results) == {"dqn", "ppo"} and all(r.shape == (2,) for r in results.values())
 
 
+def test_task_groups_example():
+    seconds = _load("task_groups").main(iterations=1, groups=2, tiny=True)
+    assert set(seconds) == {1, 2} and all(np.isfinite(list(seconds.values())))
+
+
 def test_sharded_meta_batch_example():
     assert np.isfinite(_load("sharded_meta_batch").main(iterations=1, num_tasks=2, tiny=True))
 
