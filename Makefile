@@ -28,7 +28,8 @@ test-fast: $(STAMP)
 
 bench: $(BENCH_STAMP)  ## speed suite (metajax vs PyTorch side by side), then RESULTS.md
 	$(PY) benchmarks/speed.py
-	$(PY) benchmarks/maml_vs_torch.py
+	$(PY) benchmarks/maml_vs_torch.py --task-groups 20
+	$(PY) benchmarks/profile_step.py
 	$(PY) benchmarks/env_throughput.py
 	$(PY) benchmarks/agents_vs_torch.py --compile
 	$(PY) benchmarks/report.py
