@@ -49,8 +49,9 @@ def speed_section(speed: dict) -> list[str]:
             ">= 30%"),
         "",
         f"Same run: {speed['env_steps_per_iteration']:,} environment steps per iteration; "
-        f"CG iterations / line-search steps (mean) {speed['mean_cg_iterations']:.1f} / "
-        f"{speed['mean_line_search_steps']:.1f}; 2048x2048 float32 matmul "
+        "CG iterations / line-search steps (mean) " + ", ".join(
+            f"{r['mean_cg_iterations']:.1f} / {r['mean_line_search_steps']:.1f}"
+            for r in layouts) + "; 2048x2048 float32 matmul "
         f"{speed['matmul_flops_per_second'] / 1e9:.1f} GFLOP/s.",
         "",
     ]

@@ -122,7 +122,7 @@ def main() -> None:
             states[g], metrics = compiled[g](states[g], k)
     jax.block_until_ready(states)
     times = {g: [] for g in layouts}
-    ls_steps, cg_iters = [], []
+    ls_steps, cg_iters = {g: [] for g in layouts}, {g: [] for g in layouts}
     for _ in range(args.iterations):
         k = next(keys)
         for g in layouts:
@@ -130,17 +130,17 @@ def main() -> None:
             states[g], metrics = compiled[g](states[g], k)
             jax.block_until_ready((states[g], metrics))
             times[g].append(time.perf_counter() - start)
-        ls_steps.append(int(metrics["line_search_steps"]))
-        cg_iters.append(int(metrics["cg_iterations"]))
+            ls_steps[g].append(int(metrics["line_search_steps"]))
+            cg_iters[g].append(int(metrics["cg_iterations"]))
     env_steps = c.num_tasks * c.num_episodes * algo.horizon * (c.inner_steps + 1)
 
     body = loop_body_flops(algo, states[layouts[0]].meta_params, key)
-    mean_ls, mean_cg = float(np.mean(ls_steps)), float(np.mean(cg_iters))
     peak = matmul_flops_per_second()
 
     def layout_result(g):
         median = statistics.median(times[g])
         step_flops = flops(compiled[g])
+        mean_ls, mean_cg = float(np.mean(ls_steps[g])), float(np.mean(cg_iters[g]))
         # the step's count has each loop body once; add the remaining trips
         # (CG: cg_iterations products in the loop; the step length reuses its residual)
         total_flops = (step_flops
@@ -150,6 +150,7 @@ def main() -> None:
         return {
             "task_groups": g,
             "compile_seconds": compile_seconds[g],
+            "mean_line_search_steps": mean_ls, "mean_cg_iterations": mean_cg,
             "seconds_per_iteration": {"median": median, "min": min(times[g]),
                                       "max": max(times[g]), "all": times[g]},
             "env_steps_per_second": env_steps / median,
@@ -166,7 +167,6 @@ def main() -> None:
                     "jax": jax.__version__},
         "config": config.to_dict(),
         "env_steps_per_iteration": env_steps,
-        "mean_line_search_steps": mean_ls, "mean_cg_iterations": mean_cg,
         "matmul_flops_per_second": peak,
         **results[0],  # the first layout, as before
         "layouts": results,
@@ -178,6 +178,8 @@ def main() -> None:
             ("  spread (min - max)", lambda r: f"{r['seconds_per_iteration']['min']:.3f} - "
                                                f"{r['seconds_per_iteration']['max']:.3f}"),
             ("env steps / second", lambda r: f"{r['env_steps_per_second']:,.0f}"),
+            ("CG iterations / line-search steps",
+             lambda r: f"{r['mean_cg_iterations']:.1f} / {r['mean_line_search_steps']:.1f}"),
             ("GFLOP / iteration (XLA cost analysis)",
              lambda r: f"{r['flops']['total_per_iteration'] / 1e9:.2f}"),
             ("achieved GFLOP/s", lambda r: f"{r['achieved_flops_per_second'] / 1e9:.1f}"),
@@ -186,7 +188,6 @@ def main() -> None:
     print(f"\nMAML-TRPO meta-iteration, {config.env}, {c.num_tasks} tasks x {c.num_episodes} "
           f"episodes, policy {list(config.policy.hidden_sizes)} {config.policy.activation} "
           f"on {jax.devices()[0].platform} ({os.cpu_count()} cores); {env_steps} env steps, "
-          f"CG iterations / line-search steps {mean_cg:.1f} / {mean_ls:.1f}, "
           f"matmul 2048^2 {peak / 1e9:.1f} GFLOP/s")
     for name, cell in rows:
         print(f"  {name:<{width}}  " + "  ".join(f"{cell(r):>16}" for r in results))
