@@ -115,6 +115,20 @@ def inner_step(
     grads = jax.grad(loss_fn)(params, batch)
     if first_order:
         grads = jax.lax.stop_gradient(grads)
+    return apply_update(rule, meta, grads, params, state, mask, scale)
+
+
+def apply_update(
+    rule: InnerRule,
+    meta: PyTree,
+    grads: PyTree,
+    params: PyTree,
+    state: PyTree,
+    mask: PyTree,
+    scale: float | jax.Array = 1.0,
+) -> tuple[PyTree, PyTree]:
+    """``rule``'s update from given gradients (times ``scale``) on the leaves where ``mask``
+    is True: the part of :func:`inner_step` after the gradient."""
     grads = jax.tree.map(lambda g: scale * g, grads)
     new, state = rule.update(grads, state, params, meta)
     return jax.tree.map(lambda n, p, m: n if m else p, new, params, mask), state

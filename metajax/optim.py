@@ -64,12 +64,22 @@ def gauss_newton_fvp(
     """
     outputs, jvp_fn = jax.linearize(outputs_fn, params)
     vjp_fn = jax.linear_transpose(jvp_fn, params)
-    outputs = jax.lax.stop_gradient(outputs)
+    return gauss_newton_product(jax.lax.stop_gradient(outputs), jvp_fn,
+                                lambda w: vjp_fn(w)[0], divergence)
+
+
+def gauss_newton_product(
+    outputs: PyTree,
+    jvp_fn: Callable[[PyTree], PyTree],
+    vjp_fn: Callable[[PyTree], PyTree],
+    divergence: Callable[[PyTree, PyTree], jax.Array],
+) -> Callable[[PyTree], PyTree]:
+    """``v -> J^T H J v`` with ``J`` given as its product ``jvp_fn`` and transpose ``vjp_fn``,
+    and ``H`` the Hessian of ``o -> divergence(outputs, o)`` at ``outputs``."""
     div_grad = jax.grad(lambda o: divergence(outputs, o))
 
     def fvp(v: PyTree) -> PyTree:
-        hjv = jax.jvp(div_grad, (outputs,), (jvp_fn(v),))[1]
-        return vjp_fn(hjv)[0]
+        return vjp_fn(jax.jvp(div_grad, (outputs,), (jvp_fn(v),))[1])
 
     return fvp
 

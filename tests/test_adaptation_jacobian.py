@@ -1,0 +1,69 @@
+"""TRPO's Fisher-vector product through the adaptation, with the inner Hessian applied
+symmetrically (metajax.adaptation_jacobian), against the generic linearise-and-transpose
+product in float64 (which tests/test_maml_gradients.py checks against the exact KL Hessian),
+for the inner rules, adaptation modes, estimators and task layouts."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+import metajax
+from conftest import tiny_algo
+from metajax import optim
+from metajax.envs.navigation import Navigation2D
+
+CASES = [
+    dict(),
+    dict(inner_steps=2),
+    dict(inner_rule="meta_sgd", inner_steps=2),
+    dict(inner_rule="adam", inner_steps=2),
+    dict(adapt="head"),
+    dict(first_order=True, inner_steps=2),
+    dict(task_groups=2),
+    dict(estimator="dice"),
+]
+
+
+def _fixed(algo):
+    meta = jax.tree.map(lambda x: x.astype(jnp.float64), algo.init(jax.random.key(0)).meta_params)
+    train, valid, *_ = jax.jit(algo.sample_meta_batch)(meta, jax.random.key(1))
+    return meta, train, valid
+
+
+def _check_against_generic(algo):
+    meta, train, valid = _fixed(algo)
+    outputs_fn = lambda m: algo.post_adaptation_dist(m, train, valid)
+
+    @jax.jit
+    def both(v):
+        outputs, fvp = algo.fisher_vector_product(meta, train, valid)
+        generic = optim.gauss_newton_fvp(outputs_fn, algo.kl_divergence(valid), meta)
+        return outputs, fvp(v), generic(v)
+
+    flat, unravel = ravel_pytree(meta)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        outputs, product, expected = both(unravel(jnp.asarray(rng.normal(size=flat.shape))))
+        expected = ravel_pytree(expected)[0]
+        np.testing.assert_allclose(ravel_pytree(product)[0], expected, rtol=1e-9,
+                                   atol=1e-12 * float(jnp.abs(expected).max()))
+    for a, b in zip(jax.tree.leaves(outputs), jax.tree.leaves(outputs_fn(meta))):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("overrides", CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in
+                                                                   c.items()) or "reference")
+def test_symmetric_fvp_equals_generic(overrides):
+    with jax.enable_x64(True):
+        config = dict(num_tasks=2, num_episodes=3, inner_lr=0.5)
+        _check_against_generic(tiny_algo(**{**config, **overrides}))
+
+
+def test_symmetric_fvp_with_cavia_context():
+    with jax.enable_x64(True):
+        env = Navigation2D(horizon=10)
+        policy = metajax.make_policy("gaussian", (2,), env.action_space(), (8,), context_dim=3)
+        _check_against_generic(metajax.maml(env, policy, num_tasks=2, num_episodes=3,
+                                            inner_lr=0.5, adapt="context", inner_steps=2))
