@@ -29,7 +29,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from metajax import optim
 from metajax.config import build_algorithm, load_config
 from metajax.rollouts import rollout
 
@@ -70,10 +69,9 @@ def loop_body_flops(algo, params, key) -> dict[str, float]:
     )).lower(tasks, keys).compile()
 
     train, valid, *_ = jax.jit(algo.sample_meta_batch)(params, key)
-    outputs_fn = lambda p: algo.post_adaptation_dist(p, train, valid)
 
     def products(p, n):
-        fvp = optim.gauss_newton_fvp(outputs_fn, algo.kl_divergence(valid), p)
+        fvp = algo.fisher_vector_product(p, train, valid)[1]
         v = p
         for _ in range(n):
             v = fvp(v)
@@ -81,7 +79,7 @@ def loop_body_flops(algo, params, key) -> dict[str, float]:
 
     fvp1 = jax.jit(lambda p: products(p, 1)).lower(params).compile()
     fvp2 = jax.jit(lambda p: products(p, 2)).lower(params).compile()
-    old = jax.lax.stop_gradient(outputs_fn(params))
+    old = jax.lax.stop_gradient(algo.post_adaptation_dist(params, train, valid))
     evaluate = jax.jit(lambda p: algo.surrogate(p, train, valid, old)).lower(params).compile()
     return {"rollout_step": flops(one_step), "fvp": flops(fvp2) - flops(fvp1),
             "line_search_eval": flops(evaluate)}

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from metajax.batch import Batch
 from metajax.estimators import masked_mean
+from metajax.distributions import Distribution
 from metajax.networks import Policy
 
 
@@ -69,10 +70,18 @@ def surrogate_loss_and_kl(
 ) -> tuple[jax.Array, jax.Array]:
     """TRPO's importance-weighted surrogate ``-mean ratio * A`` and ``mean KL(pi || pi_old)``
     (the direction pytorch-maml-rl uses) over the valid steps."""
-    dist = policy.apply(params, batch.obs)
-    log_ratio = policy.distribution.log_prob(dist, batch.action) - policy.distribution.log_prob(
+    return surrogate_and_kl_of_dist(policy.distribution, policy.apply(params, batch.obs),
+                                    batch, old_dist)
+
+
+def surrogate_and_kl_of_dist(
+    distribution: Distribution, dist, batch: Batch, old_dist
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`surrogate_loss_and_kl` from the policy's distribution parameters ``dist`` on
+    ``batch.obs`` (so a linearised policy can supply them)."""
+    log_ratio = distribution.log_prob(dist, batch.action) - distribution.log_prob(
         old_dist, batch.action
     )
     loss = -masked_mean(jnp.exp(log_ratio) * batch.advantage, batch.valid)
-    kl = masked_mean(policy.distribution.kl(dist, old_dist), batch.valid)
+    kl = masked_mean(distribution.kl(dist, old_dist), batch.valid)
     return loss, kl

@@ -109,6 +109,7 @@ def trpo_step(
     cg_damping: float,
     ls_max_steps: int,
     ls_backtrack_ratio: float,
+    loss_and_grads: tuple[jax.Array, PyTree] | None = None,
 ) -> tuple[PyTree, TRPOInfo]:
     """One TRPO update minimising ``loss`` subject to ``kl <= max_kl`` (Schulman et al. 2015).
 
@@ -117,9 +118,13 @@ def trpo_step(
     from CG is scaled so its quadratic KL equals ``max_kl``, then shrunk by
     ``ls_backtrack_ratio`` until the loss improves and the KL bound holds (a ``while_loop``
     that stops at the first accepted step). If none is accepted, ``params`` are returned.
+    ``loss_and_grads``, the loss and its gradient at ``params`` when the caller has a cheaper
+    way to them, replaces differentiating ``loss_and_kl``.
     """
     flat, unravel = ravel_pytree(params)
-    loss_before, grads = jax.value_and_grad(lambda p: loss_and_kl(p)[0])(params)
+    if loss_and_grads is None:
+        loss_and_grads = jax.value_and_grad(lambda p: loss_and_kl(p)[0])(params)
+    loss_before, grads = loss_and_grads
     g = ravel_pytree(grads)[0]
 
     def flat_fvp(v):

@@ -67,3 +67,27 @@ def test_symmetric_fvp_with_cavia_context():
         policy = metajax.make_policy("gaussian", (2,), env.action_space(), (8,), context_dim=3)
         _check_against_generic(metajax.maml(env, policy, num_tasks=2, num_episodes=3,
                                             inner_lr=0.5, adapt="context", inner_steps=2))
+
+
+@pytest.mark.parametrize("overrides", [dict(inner_steps=2, exploration=True, task_groups=2),
+                                       dict(task_chunk=1, inner_rule="meta_sgd")],
+                         ids=["steps=2,exploration,groups", "task_chunk,meta_sgd"])
+def test_surrogate_gradient_through_linearisation_equals_autodiff(overrides):
+    with jax.enable_x64(True):
+        algo = tiny_algo(num_tasks=2, num_episodes=3, inner_lr=0.5, **overrides)
+        meta, train, valid = _fixed(algo)
+        post_returns = jnp.array([-3.0, -1.0])
+
+        @jax.jit
+        def both(meta):
+            outputs, _, vjp = algo.linearize_post_adaptation(meta, train, valid)
+            old = jax.lax.stop_gradient(outputs)
+            expected = jax.value_and_grad(
+                lambda m: algo.surrogate(m, train, valid, old, post_returns)[0])(meta)
+            return algo.surrogate_value_and_grad(meta, train, valid, old, vjp,
+                                                 post_returns), expected
+
+        (loss, grads), (expected_loss, expected_grads) = both(meta)
+        np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
+        np.testing.assert_allclose(ravel_pytree(grads)[0], ravel_pytree(expected_grads)[0],
+                                   rtol=1e-9, atol=1e-12)

@@ -33,7 +33,8 @@ from metajax.batch import Batch, make_batch
 from metajax.distributed import shard_tasks
 from metajax.envs.base import TaskEnvironment
 from metajax.estimators import masked_mean, normalize
-from metajax.losses import ESTIMATORS, magic_box, surrogate_loss_and_kl, vpg_loss
+from metajax.losses import (ESTIMATORS, magic_box, surrogate_and_kl_of_dist,
+                             surrogate_loss_and_kl, vpg_loss)
 from metajax.networks import Policy
 from metajax.rollouts import rollout
 
@@ -254,22 +255,23 @@ class MAML:
         return [jax.vmap(fn)(*jax.tree.map(lambda x: x[i * size:(i + 1) * size], xs))
                 for i in range(groups)]
 
-    def fisher_vector_product(self, meta, train: Batch, valid: Batch):
+    def linearize_post_adaptation(self, meta, train: Batch, valid: Batch):
         """The adapted policy's distribution parameters on every task's validation
-        observations ``[tasks, ...]``, and ``v -> F v``: the Hessian of the mean KL there at
-        ``meta`` (TRPO's curvature) as the Gauss-Newton product ``J^T H_KL J``.
+        observations ``[tasks, ...]`` as functions of ``meta``, linearised at ``meta``:
+        ``(outputs, jvp, vjp)`` with ``jvp(dmeta) = J dmeta`` and ``vjp(w) = J^T w``. TRPO
+        builds its gradient and its Fisher-vector products (``J^T H_KL J``) from them.
 
-        ``J``, through each task's adaptation, is linearised once per iteration with
-        :mod:`metajax.adaptation_jacobian`, which applies the inner Hessian in both directions
-        instead of transposing it (same product, a faster program; a float64 test checks it
-        against the generic :func:`metajax.optim.gauss_newton_fvp`, which ``task_chunk`` uses
-        to keep its memory bound)."""
+        Each task's adaptation is linearised with :mod:`metajax.adaptation_jacobian`, which
+        applies the inner Hessian in both directions instead of transposing it (the same
+        products, a faster program; float64 tests check both against plain autodiff).
+        ``task_chunk`` linearises the chunked objective as a whole instead, to keep its
+        memory bound."""
         c = self.config
-        divergence = self.kl_divergence(valid)
         if c.task_chunk:
-            outputs_fn = lambda m: self.post_adaptation_dist(m, train, valid)
-            return (jax.lax.stop_gradient(outputs_fn(meta)),
-                    optim.gauss_newton_fvp(outputs_fn, divergence, meta))
+            outputs, jvp = jax.linearize(lambda m: self.post_adaptation_dist(m, train, valid),
+                                         meta)
+            transpose = jax.linear_transpose(jvp, meta)
+            return outputs, jvp, lambda w: transpose(w)[0]
         mask = inner.adapt_mask(meta["params"], c.adapt)
 
         def linearize(tr, va):
@@ -280,7 +282,6 @@ class MAML:
             return out, (lin, policy_jvp, jax.vjp(apply, adapted)[1])
 
         groups = self.map_task_groups(linearize, train, valid)
-        outputs = jax.lax.stop_gradient(_join([out for out, _ in groups]))
         sizes = [jax.tree.leaves(out)[0].shape[0] for out, _ in groups]
 
         def jvp(v):
@@ -294,7 +295,16 @@ class MAML:
                      for (_, lins), a, b in zip(groups, starts, starts[1:])]
             return jax.tree.map(lambda *xs: sum(jnp.sum(x, 0) for x in xs), *parts)
 
-        return outputs, optim.gauss_newton_product(outputs, jvp, vjp, divergence)
+        return _join([out for out, _ in groups]), jvp, vjp
+
+    def fisher_vector_product(self, meta, train: Batch, valid: Batch):
+        """The adapted policy's distribution parameters ``[tasks, ...]`` (see
+        :meth:`linearize_post_adaptation`) and ``v -> F v``, the Hessian of the mean KL there
+        at ``meta`` (TRPO's curvature) as the Gauss-Newton product ``J^T H_KL J``."""
+        outputs, jvp, vjp = self.linearize_post_adaptation(meta, train, valid)
+        outputs = jax.lax.stop_gradient(outputs)
+        return outputs, optim.gauss_newton_product(outputs, jvp, vjp,
+                                                   self.kl_divergence(valid))
 
     def post_adaptation_dist(self, meta, train: Batch, valid: Batch):
         """Distribution parameters of the adapted policy on the validation observations of
@@ -318,6 +328,26 @@ class MAML:
 
         loss, kl = self.map_tasks(per_task, train, valid, old_dist)
         return jnp.mean(loss) + self.exploration_loss(meta, train, post_returns), jnp.mean(kl)
+
+    def surrogate_value_and_grad(self, meta, train: Batch, valid: Batch, old_dist, vjp,
+                                 post_returns=None):
+        """The surrogate loss of :meth:`surrogate` and its gradient at ``meta``, where the
+        adapted policy's outputs are ``old_dist``: ``J^T dL/doutputs`` through the
+        linearisation's ``vjp`` (plus the E-MAML term's own gradient), reusing the
+        linearisation the Fisher-vector products use instead of differentiating the
+        adaptation once more."""
+        distribution = self.policy.distribution
+
+        def of_outputs(outputs):
+            loss = jax.vmap(lambda d, va, old: surrogate_and_kl_of_dist(
+                distribution, d, va, old)[0])(outputs, valid, old_dist)
+            return jnp.mean(loss)
+
+        loss, output_grads = jax.value_and_grad(of_outputs)(old_dist)
+        exploration, exploration_grads = jax.value_and_grad(self.exploration_loss)(
+            meta, train, post_returns)
+        grads = jax.tree.map(jnp.add, vjp(output_grads), exploration_grads)
+        return loss + exploration, grads
 
     def _pre_update_params(self, meta):
         mask = inner.adapt_mask(meta["params"], self.config.adapt)
@@ -393,10 +423,14 @@ class MAML:
                    "post_return": jnp.mean(post_returns)}
         opt_state = state.opt_state
         if c.outer == "trpo":
-            old_dist, fvp = self.fisher_vector_product(meta, train, valid)
+            outputs, jvp, vjp = self.linearize_post_adaptation(meta, train, valid)
+            old_dist = jax.lax.stop_gradient(outputs)
+            fvp = optim.gauss_newton_product(old_dist, jvp, vjp, self.kl_divergence(valid))
             meta, info = optim.trpo_step(
                 meta, lambda m: self.surrogate(m, train, valid, old_dist, post_returns), fvp,
                 c.max_kl, c.cg_iters, c.cg_damping, c.ls_max_steps, c.ls_backtrack_ratio,
+                loss_and_grads=self.surrogate_value_and_grad(meta, train, valid, old_dist, vjp,
+                                                             post_returns),
             )
             metrics.update(info._asdict())
         elif c.outer == "promp":
