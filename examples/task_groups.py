@@ -3,7 +3,7 @@
 ``maml.task_groups=N`` splits the tasks into N groups, each vmapped on its own, so XLA:CPU
 runs them concurrently on its threads and, with one task per group, uses plain instead of
 batched matrix products for the per-task weight gradients. Same meta-step (a test checks it),
-about 20% faster at the reference configuration on 2 cores, several times the compile time;
+about 17% faster at the reference configuration on 2 cores, several times the compile time;
 on a GPU keep one vmap (``task_groups=1``). This script times both layouts side by side.
 
     python examples/task_groups.py [--iterations 5] [--groups 20]

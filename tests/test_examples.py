@@ -61,3 +61,9 @@ def test_stop_and_resume_example():
 def test_many_seeds_example():
     per_seed = _load("many_seeds").main(seeds=2, iterations=1, tiny=True)
     assert per_seed.shape == (2, 2) and np.all(np.isfinite(per_seed))
+
+
+def test_natural_gradient_example():
+    result = _load("natural_gradient").main(tasks=2, episodes=2, tiny=True)
+    assert result["gradient_norm"] > 0 and result["relative_cg_residual"] < 1
+    assert 0 < result["cosine_to_gradient"] <= 1
