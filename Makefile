@@ -30,6 +30,7 @@ bench: $(BENCH_STAMP)  ## speed suite (metajax vs PyTorch side by side), then RE
 	$(PY) benchmarks/speed.py
 	$(PY) benchmarks/maml_vs_torch.py --task-groups 20
 	$(PY) benchmarks/profile_step.py
+	$(PY) benchmarks/profile_step.py --task-groups 20 --out benchmarks/results/profile_step_groups20.json
 	$(PY) benchmarks/env_throughput.py
 	$(PY) benchmarks/agents_vs_torch.py --compile
 	$(PY) benchmarks/report.py
