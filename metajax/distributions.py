@@ -16,6 +16,8 @@ MIN_LOG_STD = jnp.log(1e-6)  # pytorch-maml-rl clamps sigma at 1e-6
 
 class Distribution(Protocol):
     def sample(self, key: jax.Array, params) -> jax.Array: ...
+    def noise(self, key: jax.Array, params): ...
+    def sample_with_noise(self, params, noise) -> jax.Array: ...
     def log_prob(self, params, action: jax.Array) -> jax.Array: ...
     def kl(self, p, q) -> jax.Array: ...
     def entropy(self, params) -> jax.Array: ...
@@ -25,8 +27,15 @@ class DiagGaussian(NamedTuple):
     """Diagonal Gaussian over ``R^d`` with parameters ``{"mean": (..., d), "log_std": (..., d)}``."""
 
     def sample(self, key: jax.Array, params) -> jax.Array:
-        mean, std = params["mean"], jnp.exp(_log_std(params))
-        return mean + std * jax.random.normal(key, mean.shape, mean.dtype)
+        return self.sample_with_noise(params, self.noise(key, params))
+
+    def noise(self, key: jax.Array, params) -> jax.Array:
+        """The standard normal draws a sample needs (``params`` may be shapes only), so a
+        rollout can draw all its steps' at once, outside its time loop."""
+        return jax.random.normal(key, params["mean"].shape, params["mean"].dtype)
+
+    def sample_with_noise(self, params, noise: jax.Array) -> jax.Array:
+        return params["mean"] + jnp.exp(_log_std(params)) * noise
 
     def log_prob(self, params, action: jax.Array) -> jax.Array:
         log_std = _log_std(params)
@@ -49,6 +58,13 @@ class Categorical(NamedTuple):
 
     def sample(self, key: jax.Array, params) -> jax.Array:
         return jax.random.categorical(key, params["logits"])
+
+    def noise(self, key: jax.Array, params) -> jax.Array:
+        """The key itself: the draw depends on the logits (see :meth:`DiagGaussian.noise`)."""
+        return key
+
+    def sample_with_noise(self, params, noise: jax.Array) -> jax.Array:
+        return self.sample(noise, params)
 
     def log_prob(self, params, action: jax.Array) -> jax.Array:
         log_p = jax.nn.log_softmax(params["logits"])

@@ -47,11 +47,18 @@ def rollout_episode(
     """One episode of at most ``horizon`` steps; steps after the end are masked out."""
     reset_key, key = jax.random.split(key)
     obs, state = env.reset(reset_key, env_params)
+    # every step's action and env keys, and the action noise, drawn before the time loop
+    # (the same values as splitting inside it, in a few large draws instead of many small)
+    action_keys, env_keys = jnp.moveaxis(jax.vmap(jax.random.split)(
+        jax.random.split(key, horizon)), 1, 0)
+    dist = policy.distribution
+    shapes = jax.eval_shape(policy.apply, params, obs)
+    noise = jax.vmap(lambda k: dist.noise(k, shapes))(action_keys)
 
-    def step(carry, step_key):
+    def step(carry, inputs):
         obs, state, alive = carry
-        action_key, env_key = jax.random.split(step_key)
-        action = policy.sample(action_key, params, obs)
+        action_noise, env_key = inputs
+        action = dist.sample_with_noise(policy.apply(params, obs), action_noise)
         next_obs, state, reward, terminated, truncated, _ = env.step(
             env_key, state, action, env_params
         )
@@ -61,9 +68,7 @@ def rollout_episode(
         return (next_obs, state, alive), transition
 
     params = jax.lax.stop_gradient(params)
-    _, trajectory = jax.lax.scan(
-        step, (obs, state, jnp.array(True)), jax.random.split(key, horizon)
-    )
+    _, trajectory = jax.lax.scan(step, (obs, state, jnp.array(True)), (noise, env_keys))
     return trajectory
 
 

@@ -101,3 +101,23 @@ def test_action_scale_reproduces_rllab_normalize():
     np.testing.assert_allclose(obs, [0.05, -0.1], rtol=1e-6)
     with pytest.raises(ValueError, match="action_scale must be > 0, got 0"):
         Navigation2D(action_scale=0)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "categorical"])
+def test_rollout_draws_the_same_randomness_as_a_step_by_step_loop(kind):
+    """The rollout draws every step's keys and action noise before its time loop; the
+    actions must be those of splitting each step's key inside the loop and sampling there."""
+    env, _ = metajax.make("Navigation2D-v0" if kind == "gaussian" else "BernoulliBandit-5")
+    policy = metajax.make_policy(kind, env.obs_shape, env.action_space(), (8,), "tanh")
+    params = policy.init(jax.random.key(0))
+    task = jax.tree.map(lambda x: x[0], env.sample_tasks(jax.random.key(1), 1))
+    key, horizon = jax.random.key(2), 7
+    trajectory = rollout(env, policy, params, task, key, 1, horizon)
+
+    reset_key, episode_key = jax.random.split(jax.random.split(key, 1)[0])
+    obs, state = env.reset(reset_key, task)
+    for t, step_key in enumerate(jax.random.split(episode_key, horizon)):
+        action_key, env_key = jax.random.split(step_key)
+        action = policy.sample(action_key, params, obs)
+        np.testing.assert_allclose(trajectory.action[0, t], action, rtol=1e-6, atol=1e-6)
+        obs, state, *_ = env.step(env_key, state, action, task)
