@@ -27,7 +27,7 @@ import optax
 from flax import struct
 from jax.sharding import Mesh
 
-from metajax import checks, inner, optim
+from metajax import checks, inner, optim, task_layout
 from metajax.adaptation_jacobian import adapt_jvp, adapt_vjp, linearize_adapt
 from metajax.batch import Batch, make_batch
 from metajax.distributed import shard_tasks
@@ -226,34 +226,11 @@ class MAML:
     # ----- the meta-objective -----
 
     def map_tasks(self, fn, *xs, grouped: bool = True):
-        """``fn`` over the leading task axis of ``xs``: one ``vmap``; with ``task_chunk`` a
-        ``lax.map`` over chunks of that many tasks (vmapped within a chunk); with
-        ``task_groups`` (and ``grouped``) that many independent vmaps over contiguous groups.
-
-        Chunks are rematerialised (``jax.checkpoint``), so gradients and the Fisher-vector
-        products' linearisation keep one chunk's intermediates at a time: memory is bounded by
-        the chunk, at the price of recomputing the chunk's forward pass. Groups are separate
-        subgraphs of one program: XLA:CPU runs them concurrently on its threads, and with one
-        task per group the per-task weight-gradient products are plain matrix products instead
-        of batched ones (which XLA:CPU runs on one thread after a transposing copy); the
-        program, and its compile time, grows with the number of groups."""
-        n = jax.tree.leaves(xs)[0].shape[0]
-        chunk = self.config.task_chunk
-        if not chunk or chunk >= n:
-            return _join(self.map_task_groups(fn, *xs, grouped=grouped))
-        chunks = jax.tree.map(lambda x: x.reshape((n // chunk, chunk) + x.shape[1:]), xs)
-        out = jax.lax.map(jax.checkpoint(lambda args: jax.vmap(fn)(*args)), chunks)
-        return jax.tree.map(lambda y: y.reshape((n,) + y.shape[2:]), out)
-
-    def map_task_groups(self, fn, *xs, grouped: bool = True) -> list:
-        """``fn`` vmapped over each of the ``task_groups`` contiguous groups of tasks (one group
-        unless ``grouped``): a list of per-group outputs, left unjoined because they may hold
-        functions (linearisations), whose traced programs differ from group to group."""
-        n = jax.tree.leaves(xs)[0].shape[0]
+        """``fn`` over the leading task axis of ``xs`` in the configured layout
+        (:mod:`metajax.task_layout`): one ``vmap``, ``task_chunk`` rematerialised chunks, or
+        ``task_groups`` concurrent groups (unless ``grouped`` is False)."""
         groups = self.config.task_groups if grouped else 1
-        size = n // groups
-        return [jax.vmap(fn)(*jax.tree.map(lambda x: x[i * size:(i + 1) * size], xs))
-                for i in range(groups)]
+        return task_layout.map_tasks(fn, *xs, groups=groups, chunk=self.config.task_chunk)
 
     def linearize_post_adaptation(self, meta, train: Batch, valid: Batch):
         """The adapted policy's distribution parameters on every task's validation
@@ -281,12 +258,13 @@ class MAML:
             out, policy_jvp = jax.linearize(apply, adapted)
             return out, (lin, policy_jvp, jax.vjp(apply, adapted)[1])
 
-        groups = self.map_task_groups(linearize, train, valid)
+        groups = task_layout.map_groups(linearize, train, valid,
+                                        groups=self.config.task_groups)
         sizes = [jax.tree.leaves(out)[0].shape[0] for out, _ in groups]
 
         def jvp(v):
             per_task = lambda lin, policy_jvp, _: policy_jvp(adapt_jvp(lin, v))
-            return _join([jax.vmap(per_task)(*lins) for _, lins in groups])
+            return task_layout.join([jax.vmap(per_task)(*lins) for _, lins in groups])
 
         def vjp(w):
             per_task = lambda lin, _, policy_vjp, w: adapt_vjp(lin, policy_vjp(w)[0])
@@ -295,7 +273,7 @@ class MAML:
                      for (_, lins), a, b in zip(groups, starts, starts[1:])]
             return jax.tree.map(lambda *xs: sum(jnp.sum(x, 0) for x in xs), *parts)
 
-        return _join([out for out, _ in groups]), jvp, vjp
+        return task_layout.join([out for out, _ in groups]), jvp, vjp
 
     def fisher_vector_product(self, meta, train: Batch, valid: Batch):
         """The adapted policy's distribution parameters ``[tasks, ...]`` (see
@@ -484,9 +462,3 @@ def maml(env: TaskEnvironment, policy: Policy, **config: Any) -> MAML:
     """``metajax.maml(env, policy, inner_lr=0.1, outer="trpo", ...)``: see :class:`MAMLConfig`."""
     return MAML(env, policy, MAMLConfig(**config))
 
-
-def _join(groups: list):
-    """Concatenates per-group outputs along the task axis."""
-    if len(groups) == 1:
-        return groups[0]
-    return jax.tree.map(lambda *ys: jnp.concatenate(ys), *groups)

@@ -1,0 +1,45 @@
+"""How a function of one task runs over the task axis of a meta-batch: one ``vmap``,
+rematerialised chunks one after another (memory), or independent groups (CPU speed).
+
+Chunks (``lax.map`` of ``jax.checkpoint``-ed vmaps) keep one chunk's intermediates at a time
+under differentiation: memory is bounded by the chunk, at the price of recomputing its forward
+pass. Groups are separate subgraphs of one program: XLA:CPU runs them concurrently on its
+threads, and with one task per group the per-task weight-gradient products are plain matrix
+products instead of batched ones (which XLA:CPU runs on one thread after a transposing
+copy); the program, and its compile time, grows with the number of groups.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+
+
+def map_tasks(fn: Callable, *xs: Any, groups: int = 1, chunk: int = 0) -> Any:
+    """``fn`` over the leading task axis of ``xs``: one ``vmap``; with ``chunk`` a ``lax.map``
+    over rematerialised chunks of that many tasks; with ``groups`` that many independent
+    vmaps over contiguous groups, joined."""
+    n = jax.tree.leaves(xs)[0].shape[0]
+    if not chunk or chunk >= n:
+        return join(map_groups(fn, *xs, groups=groups))
+    chunks = jax.tree.map(lambda x: x.reshape((n // chunk, chunk) + x.shape[1:]), xs)
+    out = jax.lax.map(jax.checkpoint(lambda args: jax.vmap(fn)(*args)), chunks)
+    return jax.tree.map(lambda y: y.reshape((n,) + y.shape[2:]), out)
+
+
+def map_groups(fn: Callable, *xs: Any, groups: int = 1) -> list:
+    """``fn`` vmapped over each of ``groups`` contiguous groups of tasks: a list of per-group
+    outputs, left unjoined because they may hold functions (linearisations), whose traced
+    programs differ from group to group."""
+    size = jax.tree.leaves(xs)[0].shape[0] // groups
+    return [jax.vmap(fn)(*jax.tree.map(lambda x: x[i * size:(i + 1) * size], xs))
+            for i in range(groups)]
+
+
+def join(outputs: list) -> Any:
+    """Concatenates per-group outputs along the task axis."""
+    if len(outputs) == 1:
+        return outputs[0]
+    return jax.tree.map(lambda *ys: jnp.concatenate(ys), *outputs)
