@@ -6,8 +6,8 @@ import jax
 import jax.numpy as jnp
 
 from metajax.batch import Batch
-from metajax.estimators import masked_mean
 from metajax.distributions import Distribution
+from metajax.estimators import masked_mean
 from metajax.networks import Policy
 
 

@@ -49,8 +49,8 @@ def rollout_episode(
     obs, state = env.reset(reset_key, env_params)
     # every step's action and env keys, and the action noise, drawn before the time loop
     # (the same values as splitting inside it, in a few large draws instead of many small)
-    action_keys, env_keys = jnp.moveaxis(jax.vmap(jax.random.split)(
-        jax.random.split(key, horizon)), 1, 0)
+    step_keys = jax.vmap(jax.random.split)(jax.random.split(key, horizon))  # [horizon, 2]
+    action_keys, env_keys = step_keys[:, 0], step_keys[:, 1]
     dist = policy.distribution
     shapes = jax.eval_shape(policy.apply, params, obs)
     noise = jax.vmap(lambda k: dist.noise(k, shapes))(action_keys)

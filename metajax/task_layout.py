@@ -33,9 +33,13 @@ def map_groups(fn: Callable, *xs: Any, groups: int = 1) -> list:
     """``fn`` vmapped over each of ``groups`` contiguous groups of tasks: a list of per-group
     outputs, left unjoined because they may hold functions (linearisations), whose traced
     programs differ from group to group."""
+    return [jax.vmap(fn)(*group) for group in split(xs, groups)]
+
+
+def split(xs: Any, groups: int) -> list:
+    """``xs`` cut along the task axis into ``groups`` contiguous groups of equal size."""
     size = jax.tree.leaves(xs)[0].shape[0] // groups
-    return [jax.vmap(fn)(*jax.tree.map(lambda x: x[i * size:(i + 1) * size], xs))
-            for i in range(groups)]
+    return [jax.tree.map(lambda x: x[i * size:(i + 1) * size], xs) for i in range(groups)]
 
 
 def join(outputs: list) -> Any:

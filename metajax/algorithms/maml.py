@@ -22,7 +22,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import struct
 from jax.sharding import Mesh
@@ -258,9 +257,7 @@ class MAML:
             out, policy_jvp = jax.linearize(apply, adapted)
             return out, (lin, policy_jvp, jax.vjp(apply, adapted)[1])
 
-        groups = task_layout.map_groups(linearize, train, valid,
-                                        groups=self.config.task_groups)
-        sizes = [jax.tree.leaves(out)[0].shape[0] for out, _ in groups]
+        groups = task_layout.map_groups(linearize, train, valid, groups=c.task_groups)
 
         def jvp(v):
             per_task = lambda lin, policy_jvp, _: policy_jvp(adapt_jvp(lin, v))
@@ -268,9 +265,8 @@ class MAML:
 
         def vjp(w):
             per_task = lambda lin, _, policy_vjp, w: adapt_vjp(lin, policy_vjp(w)[0])
-            starts = np.cumsum([0] + sizes)
-            parts = [jax.vmap(per_task)(*lins, jax.tree.map(lambda x: x[a:b], w))
-                     for (_, lins), a, b in zip(groups, starts, starts[1:])]
+            parts = [jax.vmap(per_task)(*lins, w_group) for (_, lins), w_group
+                     in zip(groups, task_layout.split(w, c.task_groups))]
             return jax.tree.map(lambda *xs: sum(jnp.sum(x, 0) for x in xs), *parts)
 
         return task_layout.join([out for out, _ in groups]), jvp, vjp
@@ -461,4 +457,3 @@ class MAML:
 def maml(env: TaskEnvironment, policy: Policy, **config: Any) -> MAML:
     """``metajax.maml(env, policy, inner_lr=0.1, outer="trpo", ...)``: see :class:`MAMLConfig`."""
     return MAML(env, policy, MAMLConfig(**config))
-
