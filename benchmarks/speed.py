@@ -5,8 +5,9 @@
 Reports compile time separately, the median (and spread) of repeated iterations, environment
 steps per second, and the achieved FLOP/s as a fraction of a large float32 matmul measured in
 the same run. FLOPs come from XLA's cost analysis; because XLA counts a while-loop body once,
-the loop bodies (one rollout step, one Fisher-vector product, one line-search evaluation) are
-compiled and counted on their own and multiplied by their trip counts.
+the loop bodies (one rollout step, one line-search evaluation, and one Fisher-vector product
+when CG is a loop, ``maml.cg_unroll=false``) are compiled and counted on their own and
+multiplied by their trip counts.
 
 Each task layout in ``--task-groups`` (``maml.task_groups``: 1 is one vmap over the tasks, 20
 runs the post-adaptation objective as 20 concurrent per-task subgraphs) is compiled and timed
@@ -143,11 +144,13 @@ def main() -> None:
         median = statistics.median(times[g])
         step_flops = flops(compiled[g])
         mean_ls, mean_cg = float(np.mean(ls_steps[g])), float(np.mean(cg_iters[g]))
-        # the step's count has each loop body once; add the remaining trips
-        # (CG: cg_iterations products in the loop; the step length reuses its residual)
+        # the step's count has each loop body once; add the remaining trips (CG in a loop:
+        # cg_iterations products; unrolled, all cg_iters products are in the count already;
+        # the step length reuses CG's residual)
+        cg_uncounted = 0.0 if algos[g].config.cg_unroll else mean_cg - 1
         total_flops = (step_flops
                        + (algo.horizon - 1) * (c.inner_steps + 1) * body["rollout_step"]
-                       + (mean_cg - 1) * body["fvp"]
+                       + cg_uncounted * body["fvp"]
                        + (mean_ls - 1) * body["line_search_eval"])
         return {
             "task_groups": g,

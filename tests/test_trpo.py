@@ -23,6 +23,25 @@ def test_conjugate_gradient_solves_spd_system():
         np.testing.assert_allclose(r3, b - a @ x3, rtol=1e-8, atol=1e-10)
 
 
+def test_unrolled_conjugate_gradient_matches_the_loop():
+    """``unroll=True`` returns the loop's values, also when CG converges early: on a
+    3-dimensional system it stops after 3 iterations of 8, and the masked iterations after
+    that (whose products are 0/0) leave x and the residual as they were."""
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(1)
+        for n, iters in ((6, 4), (3, 8)):
+            m = rng.normal(size=(n, n))
+            a = jnp.asarray(m @ m.T + n * np.eye(n))
+            b = jnp.asarray(rng.normal(size=n))
+            solve = lambda unroll: jax.jit(lambda b: optim.conjugate_gradient(  # noqa: B023
+                lambda v: a @ v, b, iters, residual_tol=1e-20, unroll=unroll))(b)
+            (x, k, r), (xu, ku, ru) = solve(False), solve(True)
+            assert int(k) == int(ku) == min(n, iters)
+            np.testing.assert_allclose(xu, x, rtol=1e-12)
+            np.testing.assert_allclose(ru, r, rtol=1e-10, atol=1e-14)
+            assert np.all(np.isfinite(xu))
+
+
 def _quadratic_problem():
     """loss(p) = g.p with KL(p) = 1/2 (p - p0)^T F (p - p0): the TRPO step is known in closed
     form: -sqrt(2 max_kl / g^T F^-1 g) F^-1 g."""

@@ -63,6 +63,7 @@ class MAMLConfig:
     max_kl: float = 1e-2
     cg_iters: int = 10
     cg_damping: float = 1e-5
+    cg_unroll: bool = True  # CG as straight-line code: faster products, longer compile
     ls_max_steps: int = 15
     ls_backtrack_ratio: float = 0.8
     promp_steps: int = 5
@@ -405,6 +406,7 @@ class MAML:
                 c.max_kl, c.cg_iters, c.cg_damping, c.ls_max_steps, c.ls_backtrack_ratio,
                 loss_and_grads=self.surrogate_value_and_grad(meta, train, valid, old_dist, vjp,
                                                              post_returns),
+                cg_unroll=c.cg_unroll,
             )
             metrics.update(info._asdict())
         elif c.outer == "promp":
