@@ -244,7 +244,7 @@ def scaling_section(data: dict) -> list[str]:
             f"Command: `python benchmarks/scaling.py` on {m['platform']}, jax {m['jax']}, "
             f"device `{m['device']}`. Reference configuration with 20, 100, 500 and 2000 tasks "
             f"(20 episodes x 100 steps each, before and after adaptation); median of "
-            f"{data['repeats']} iterations, compile apart. Memory: what XLA plans for the "
+            f"{data['repeats']} iterations after {data.get('warmup', 0)} untimed, compile apart. Memory: what XLA plans for the "
             "compiled step (arguments, outputs and temporaries, `memory_analysis()`). Chunked: "
             "`maml.task_chunk`, a `lax.map` over rematerialised chunks of tasks.", "",
             "| tasks | chunk | compile (s) | s / iteration | ms / task | planned memory (GiB) |",

@@ -1,5 +1,6 @@
 """B3: MAML-TRPO (reference configuration) as the meta-batch grows: 20, 100, 500, 2000 tasks.
-For each size: compile time, seconds per meta-iteration (median of ``--repeats``), seconds
+For each size: compile time, seconds per meta-iteration (median of ``--repeats`` after
+``--warmup`` untimed iterations: XLA:CPU builds its YNNPACK kernels on the first call), seconds
 per task, and the memory XLA plans for the compiled step (arguments + outputs + temporaries,
 from ``compiled.memory_analysis()``); optionally with the task axis chunked
 (``maml.task_chunk``, ``jax.lax.map`` over chunks of tasks instead of one vmap).
@@ -23,7 +24,7 @@ from metajax.config import build_algorithm, load_config
 HERE = Path(__file__).parent
 
 
-def measure(tasks: int, repeats: int, chunk: int, run: bool = True) -> dict:
+def measure(tasks: int, repeats: int, chunk: int, run: bool = True, warmup: int = 1) -> dict:
     overrides = [f"maml.num_tasks={tasks}"] + ([f"maml.task_chunk={chunk}"] if chunk else [])
     algo = build_algorithm(load_config(None, overrides))
     key, init_key = jax.random.split(jax.random.key(0))
@@ -38,6 +39,8 @@ def measure(tasks: int, repeats: int, chunk: int, run: bool = True) -> dict:
         return {"tasks": tasks, "chunk": chunk, "compile_seconds": compile_seconds,
                 "seconds": None, "times": [], "seconds_per_task": None,
                 "planned_bytes": planned, "temp_bytes": memory.temp_size_in_bytes}
+    for i in range(warmup):
+        jax.block_until_ready(step(state, jax.random.key(repeats + i + 1)))
     times = []
     for i in range(repeats):
         start = time.perf_counter()
@@ -60,6 +63,7 @@ def main() -> None:
     parser.add_argument("--plan-only", type=int, nargs="*", default=[2000],
                         help="meta-batch sizes compiled unchunked for their memory plan only")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--merge", action="store_true",
                         help="add these rows to the existing results file")
     parser.add_argument("--out", default=str(HERE / "results" / "scaling.json"))
@@ -68,7 +72,7 @@ def main() -> None:
     runs = ([(n, 0, True) for n in args.sizes] + [(n, args.chunk, True) for n in args.chunked]
             + [(n, 0, False) for n in args.plan_only])
     for tasks, chunk, run in runs:
-        row = measure(tasks, args.repeats, chunk, run)
+        row = measure(tasks, args.repeats, chunk, run, args.warmup)
         rows.append(row)
         timing = (f"{row['seconds']:.2f} | {1000 * row['seconds_per_task']:.1f} ms" if run
                   else "not run | -")
@@ -79,8 +83,9 @@ def main() -> None:
         keys = {(r["tasks"], r["chunk"], r["seconds"] is None) for r in rows}
         rows = [r for r in earlier
                 if (r["tasks"], r["chunk"], r["seconds"] is None) not in keys] + rows
+        rows.sort(key=lambda r: (r["seconds"] is None, bool(r["chunk"]), r["tasks"]))
     Path(args.out).write_text(json.dumps({
-        "rows": rows, "repeats": args.repeats,
+        "rows": rows, "repeats": args.repeats, "warmup": args.warmup,
         "machine": {"platform": platform.platform(), "device": str(jax.devices()[0]),
                     "jax": jax.__version__}}, indent=1))
 
