@@ -1,9 +1,11 @@
 """Conjugate gradient and the TRPO step on problems with known answers."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from conftest import tiny_algo
 from metajax import optim
 
 
@@ -91,3 +93,14 @@ def test_maml_trpo_step_respects_max_kl(algo):
     if bool(metrics["accepted"]):
         assert float(metrics["loss_after"]) < float(metrics["loss_before"])
     assert int(new_state.iteration) == 1
+
+
+def test_maml_step_is_the_same_with_cg_as_a_loop(algo):
+    """``maml.cg_unroll=False`` (CG in a ``while_loop``) takes the default unrolled CG's
+    meta-step."""
+    looped = tiny_algo(cg_unroll=False)
+    state = algo.init(jax.random.key(0))
+    new, metrics = jax.jit(algo.step)(state, jax.random.key(1))
+    new_looped, metrics_looped = jax.jit(looped.step)(state, jax.random.key(1))
+    assert int(metrics["cg_iterations"]) == int(metrics_looped["cg_iterations"]) == 5
+    chex.assert_trees_all_close(new_looped.meta_params, new.meta_params, rtol=1e-4, atol=1e-6)
