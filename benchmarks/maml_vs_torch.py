@@ -8,6 +8,7 @@ the last iterations of the same number of meta-iterations from the same kind of
 initialisation.
 
     python benchmarks/maml_vs_torch.py [--env navigation|bandit|mdp] [--iterations 30] [--task-groups 20]
+    python benchmarks/maml_vs_torch.py --tasks 1000 --torch-device cuda   # on a GPU machine
 """
 
 from __future__ import annotations
@@ -50,12 +51,14 @@ def run_metajax(env: str, iterations: int, tasks: int, seed: int, task_groups: i
     return {"compile_seconds": compile_seconds, "times": times, "curve": curve}
 
 
-def run_torch(env_name: str, iterations: int, tasks: int, seed: int) -> dict:
+def run_torch(env_name: str, iterations: int, tasks: int, seed: int,
+              device: str = "cpu") -> dict:
     torch.manual_seed(seed)
+    torch.set_default_device(device)  # every tensor the baseline makes lives there
     config = maml_trpo.Config(num_tasks=tasks)
     env = maml_trpo.ENVS[env_name]()
     params = maml_trpo.init_policy(config, env)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator(device=device).manual_seed(seed)
     times, curve = [], []
     for _ in range(iterations + 1):  # the first is warm-up
         start = time.perf_counter()
@@ -84,6 +87,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--task-groups", type=int, default=1,
                         help="also time metajax with this maml.task_groups layout (> 1)")
+    parser.add_argument("--torch-device", default="cpu",
+                        help="where the PyTorch baseline runs (cuda on a GPU machine)")
     parser.add_argument("--out", help="default: results/maml_vs_torch[_ENV].json")
     args = parser.parse_args()
     suffix = "" if args.env == "navigation" else f"_{args.env}"
@@ -92,7 +97,8 @@ def main() -> None:
     horizon = maml_trpo.ENVS[args.env]().horizon
     steps = 2 * args.tasks * 20 * horizon  # pre- and post-adaptation episodes
     runs = {"metajax": run_metajax(args.env, args.iterations, args.tasks, args.seed),
-            "torch": run_torch(args.env, args.iterations, args.tasks, args.seed)}
+            "torch": run_torch(args.env, args.iterations, args.tasks, args.seed,
+                               args.torch_device)}
     if args.task_groups > 1:
         runs[f"metajax (task_groups={args.task_groups})"] = run_metajax(
             args.env, args.iterations, args.tasks, args.seed, args.task_groups)
@@ -121,14 +127,17 @@ def main() -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(HERE / f"maml_vs_torch{suffix}.png", dpi=110)
+    fig.savefig(out.with_suffix(".png") if args.out else HERE / f"maml_vs_torch{suffix}.png",
+                dpi=110)
     out.write_text(json.dumps({
         "env": ENV_IDS[args.env], "iterations": args.iterations, "tasks": args.tasks,
         "last": args.last,
         "env_steps_per_iteration": steps, "ratio": ratio, "summary": rows, "runs": runs,
         "machine": {"platform": platform.platform(), "device": str(jax.devices()[0]),
                     "jax": jax.__version__, "torch": torch.__version__,
-                    "torch_threads": torch.get_num_threads()}}, indent=1))
+                    "torch_threads": torch.get_num_threads(), "torch_device": args.torch_device,
+                    "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None},
+        }, indent=1))
 
 
 if __name__ == "__main__":

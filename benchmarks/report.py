@@ -207,6 +207,36 @@ def agents_vs_torch_section(data: dict) -> list[str]:
     return rows + ["", "![metajax vs PyTorch learning curves](agents_vs_torch.png)", ""]
 
 
+def gpu_section(versus: dict, speed: dict | None) -> list[str]:
+    """B1 on a GPU at a large meta-batch, both implementations on the same device."""
+    m = versus["machine"]
+    torch_median = versus["summary"]["torch"]["median_seconds"]
+    rows = ["## B1 on a GPU: MAML-TRPO at a large meta-batch, metajax vs PyTorch", "",
+            f"Device: {m.get('gpu') or m['device']} (jax {m['jax']}, torch {m['torch']}, "
+            f"PyTorch on `{m.get('torch_device', 'cpu')}`). Command: `python "
+            f"benchmarks/maml_vs_torch.py --tasks {versus['tasks']} --iterations "
+            f"{versus['iterations']} --torch-device cuda` with "
+            "`XLA_PYTHON_CLIENT_PREALLOCATE=false` (both share the GPU). Reference "
+            f"configuration with {versus['tasks']} tasks. Target: at least 10x.", "",
+            "| implementation | s / meta-iteration (median) | spread | env steps / s | "
+            "pre-adaptation | post-adaptation | PyTorch / metajax |", "|---|---|---|---|---|---|---|"]
+    for name, r in versus["summary"].items():
+        ratio = "" if name == "torch" else f"**{torch_median / r['median_seconds']:.1f}x**"
+        rows.append(f"| {name} | {r['median_seconds']:.3f} | {r['min_seconds']:.3f} - "
+                    f"{r['max_seconds']:.3f} | {r['env_steps_per_second']:,.0f} | "
+                    f"{r['pre_return']:.2f} | {r['post_return']:.2f} | {ratio} |")
+    if speed is not None:
+        rows += ["", f"`python benchmarks/speed.py --task-groups 1 maml.num_tasks="
+                 f"{speed['config']['maml']['num_tasks']}` on the same device: "
+                 f"{speed['seconds_per_iteration']['median']:.3f} s per iteration, "
+                 f"{speed['flops']['total_per_iteration'] / 1e12:.2f} TFLOP per iteration, "
+                 f"{speed['achieved_flops_per_second'] / 1e12:.1f} TFLOP/s, "
+                 f"{100 * speed['fraction_of_matmul']:.1f}% of a 2048^2 float32 matmul "
+                 f"({speed['matmul_flops_per_second'] / 1e12:.1f} TFLOP/s, XLA's default "
+                 f"precision); compile {speed['compile_seconds']:.1f} s."]
+    return rows + ["", "![MAML-TRPO on the GPU](maml_vs_torch_gpu_1000.png)", ""]
+
+
 def maml_vs_torch_section(runs: list[dict]) -> list[str]:
     m = runs[0]["machine"]
     rows = ["## B1/B2: MAML-TRPO, metajax vs PyTorch", "",
@@ -310,6 +340,8 @@ def main() -> None:
                  if (d := _load(name)) is not None]
     if maml_runs:
         lines += maml_vs_torch_section(maml_runs)
+    if (gpu := _load("maml_vs_torch_gpu_1000")) is not None:
+        lines += gpu_section(gpu, _load("speed_gpu_1000"))
     if (b3 := _load("scaling")) is not None:
         lines += scaling_section(b3)
     if (dev := _load("devices")) is not None:
