@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import optax
 
 from metajax import inner
-from metajax.algorithms.maml import OPTAX_OUTER, MAMLConfig, MetaState
+from metajax.algorithms.maml import MetaState
+from metajax.algorithms.maml_config import OPTAX_OUTER, MAMLConfig
 from metajax.envs.sinusoid import Sinusoid
 from metajax.networks import Regressor
 

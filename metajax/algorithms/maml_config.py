@@ -1,0 +1,73 @@
+"""MAML-RL's hyperparameters (:class:`MAMLConfig`) and their checks, raised when a config is
+built, before anything is traced or compiled."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from metajax import checks, inner
+from metajax.losses import ESTIMATORS
+
+OPTAX_OUTER = ("adam", "adamw", "sgd", "rmsprop", "lamb", "lion")
+OUTER = ("trpo", "promp", "reptile") + OPTAX_OUTER
+
+
+@dataclasses.dataclass(frozen=True)
+class MAMLConfig:
+    """MAML-RL hyperparameters; defaults are the pytorch-maml-rl 2D-navigation reference."""
+
+    num_tasks: int = 20
+    num_episodes: int = 20
+    inner_steps: int = 1
+    inner_lr: float = 0.1
+    inner_rule: str = "sgd"
+    adapt: str = "all"
+    first_order: bool = False
+    estimator: str = "vpg"
+    exploration: bool = False
+    gamma: float = 0.99
+    gae_lambda: float = 1.0
+    normalize_advantages: bool = True
+    baseline_reg: float = 1e-5
+    outer: str = "trpo"
+    outer_lr: float = 1e-3
+    max_kl: float = 1e-2
+    cg_iters: int = 10
+    cg_damping: float = 1e-5
+    cg_unroll: bool = True  # CG as straight-line code: faster products, longer compile
+    ls_max_steps: int = 15
+    ls_backtrack_ratio: float = 0.8
+    promp_steps: int = 5
+    clip_eps: float = 0.3
+    kl_coef: float = 5e-4
+    task_chunk: int = 0  # 0: one vmap over all tasks; n: lax.map over chunks of n (memory)
+    task_groups: int = 1  # n: the post-adaptation objective as n concurrent vmapped groups
+
+    def __post_init__(self):
+        for name in ("num_tasks", "num_episodes", "inner_steps", "cg_iters", "ls_max_steps",
+                     "promp_steps"):
+            checks.positive(name, getattr(self, name), integer=True)
+        checks.non_negative_int("task_chunk", self.task_chunk)
+        if self.task_chunk and self.num_tasks % self.task_chunk:
+            raise ValueError(f"task_chunk ({self.task_chunk}) must divide num_tasks "
+                             f"({self.num_tasks})")
+        checks.positive("task_groups", self.task_groups, integer=True)
+        if self.num_tasks % self.task_groups:
+            raise ValueError(f"task_groups ({self.task_groups}) must divide num_tasks "
+                             f"({self.num_tasks})")
+        if self.task_groups > 1 and self.task_chunk:
+            raise ValueError("task_groups and task_chunk exclude each other: groups run "
+                             "concurrently for speed, chunks one after another for memory")
+        for name in ("inner_lr", "outer_lr", "max_kl"):
+            checks.positive(name, getattr(self, name))
+        checks.in_interval("gamma", self.gamma, 0.0, 1.0)
+        checks.in_interval("gae_lambda", self.gae_lambda, 0.0, 1.0)
+        checks.in_interval("ls_backtrack_ratio", self.ls_backtrack_ratio, 1e-6, 1.0 - 1e-6)
+        checks.in_interval("cg_damping", self.cg_damping, 0.0, float("inf"))
+        checks.in_interval("baseline_reg", self.baseline_reg, 0.0, float("inf"))
+        checks.in_interval("clip_eps", self.clip_eps, 0.0, 1.0)
+        checks.in_interval("kl_coef", self.kl_coef, 0.0, float("inf"))
+        checks.one_of("estimator", self.estimator, tuple(ESTIMATORS))
+        checks.one_of("outer", self.outer, OUTER)
+        checks.one_of("inner_rule", self.inner_rule, inner.INNER_RULES)
+        checks.one_of("adapt", self.adapt, inner.ADAPT_MODES)
