@@ -219,7 +219,8 @@ def gpu_section(versus: dict, speed: dict | None) -> list[str]:
             "`XLA_PYTHON_CLIENT_PREALLOCATE=false` (both share the GPU). Reference "
             f"configuration with {versus['tasks']} tasks. Target: at least 10x.", "",
             "| implementation | s / meta-iteration (median) | spread | env steps / s | "
-            "pre-adaptation | post-adaptation | PyTorch / metajax |", "|---|---|---|---|---|---|---|"]
+            "pre-adaptation | post-adaptation | PyTorch / metajax |",
+            "|---|---|---|---|---|---|---|"]
     for name, r in versus["summary"].items():
         ratio = "" if name == "torch" else f"**{torch_median / r['median_seconds']:.1f}x**"
         rows.append(f"| {name} | {r['median_seconds']:.3f} | {r['min_seconds']:.3f} - "
@@ -270,12 +271,15 @@ def maml_vs_torch_section(runs: list[dict]) -> list[str]:
 
 def scaling_section(data: dict) -> list[str]:
     m = data["machine"]
+    counts = sorted({len(r["times"]) for r in data["rows"] if r["seconds"] is not None})
+    timed = "-".join(map(str, sorted({counts[0], counts[-1]})))  # e.g. "2", or "1-2" if merged
     rows = ["## B3: meta-batch scaling, MAML-TRPO on Navigation2D", "",
             f"Command: `python benchmarks/scaling.py` on {m['platform']}, jax {m['jax']}, "
             f"device `{m['device']}`. Reference configuration with 20, 100, 500 and 2000 tasks "
             f"(20 episodes x 100 steps each, before and after adaptation); median of "
-            f"{data['repeats']} iterations after {data.get('warmup', 0)} untimed, compile apart. Memory: what XLA plans for the "
-            "compiled step (arguments, outputs and temporaries, `memory_analysis()`). Chunked: "
+            f"{timed} timed iterations per row after {data.get('warmup', 0)} untimed, compile "
+            "apart. Memory: what XLA plans for the compiled step (arguments, outputs and "
+            "temporaries, `memory_analysis()`). Chunked: "
             "`maml.task_chunk`, a `lax.map` over rematerialised chunks of tasks.", "",
             "| tasks | chunk | compile (s) | s / iteration | ms / task | planned memory (GiB) |",
             "|---|---|---|---|---|---|"]

@@ -28,7 +28,7 @@ from jax.sharding import Mesh
 
 from metajax import inner, optim, task_layout
 from metajax.adaptation_jacobian import adapt_jvp, adapt_vjp, linearize_adapt
-from metajax.algorithms.maml_config import OPTAX_OUTER, OUTER, MAMLConfig  # noqa: F401
+from metajax.algorithms.maml_config import OPTAX_OUTER, MAMLConfig
 from metajax.batch import Batch, make_batch
 from metajax.distributed import shard_tasks
 from metajax.envs.base import TaskEnvironment
