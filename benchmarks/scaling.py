@@ -57,9 +57,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[20, 100, 500],
                         help="meta-batch sizes run as one vmap over tasks")
-    parser.add_argument("--chunked", type=int, nargs="*", default=[500, 2000],
+    parser.add_argument("--chunked", type=int, nargs="*", default=[20, 100, 500, 2000],
                         help="meta-batch sizes run in chunks of --chunk tasks")
-    parser.add_argument("--chunk", type=int, default=100)
+    parser.add_argument("--chunk", type=int, default=5)
     parser.add_argument("--plan-only", type=int, nargs="*", default=[2000],
                         help="meta-batch sizes compiled unchunked for their memory plan only")
     parser.add_argument("--repeats", type=int, default=2)

@@ -1,5 +1,7 @@
 """How a function of one task runs over the task axis of a meta-batch: one ``vmap``,
 rematerialised chunks one after another (memory), or independent groups (CPU speed).
+:func:`sum_tasks` sums a per-task function over chunks (products whose transposes sum over
+tasks, such as TRPO's Fisher-vector products).
 
 Chunks (``lax.map`` of ``jax.checkpoint``-ed vmaps) keep one chunk's intermediates at a time
 under differentiation: memory is bounded by the chunk, at the price of recomputing its forward
@@ -27,6 +29,24 @@ def map_tasks(fn: Callable, *xs: Any, groups: int = 1, chunk: int = 0) -> Any:
     chunks = jax.tree.map(lambda x: x.reshape((n // chunk, chunk) + x.shape[1:]), xs)
     out = jax.lax.map(jax.checkpoint(lambda args: jax.vmap(fn)(*args)), chunks)
     return jax.tree.map(lambda y: y.reshape((n,) + y.shape[2:]), out)
+
+
+def sum_tasks(fn: Callable, *xs: Any, chunk: int) -> Any:
+    """``fn`` over every task of ``xs``, summed over the task axis: a ``lax.scan`` over chunks of
+    ``chunk`` tasks, each vmapped and added to a running sum, so only one chunk's
+    intermediates exist at a time (and all of them can stay in cache)."""
+    n = jax.tree.leaves(xs)[0].shape[0]
+    chunks = jax.tree.map(lambda x: x.reshape((n // chunk, chunk) + x.shape[1:]), xs)
+
+    def add_chunk(total, args):
+        part = jax.tree.map(lambda y: jnp.sum(y, 0), jax.vmap(fn)(*args))
+        return jax.tree.map(jnp.add, total, part), None
+
+    first = jax.tree.map(lambda x: x[0], chunks)
+    shape = jax.eval_shape(lambda args: jax.tree.map(lambda y: jnp.sum(y, 0),
+                                                     jax.vmap(fn)(*args)), first)
+    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shape)
+    return jax.lax.scan(add_chunk, zeros, chunks)[0]
 
 
 def map_groups(fn: Callable, *xs: Any, groups: int = 1) -> list:

@@ -178,22 +178,24 @@ class MAML:
         Each task's adaptation is linearised with :mod:`metajax.adaptation_jacobian`, which
         applies the inner Hessian in both directions instead of transposing it (the same
         products, a faster program; float64 tests check both against plain autodiff).
-        ``task_chunk`` linearises the chunked objective as a whole instead, to keep its
-        memory bound."""
+        With ``task_chunk`` nothing is kept between products, to keep memory bound by a
+        chunk: each product re-linearises the tasks chunk by chunk."""
         c = self.config
+        linearize = lambda tr, va: self._linearize_task(meta, tr, va)
         if c.task_chunk:
-            outputs, jvp = jax.linearize(lambda m: self.post_adaptation_dist(m, train, valid),
-                                         meta)
-            transpose = jax.linear_transpose(jvp, meta)
-            return outputs, jvp, lambda w: transpose(w)[0]
-        mask = inner.adapt_mask(meta["params"], c.adapt)
+            def chunk_jvp(v):
+                def per_task(tr, va):
+                    lin, policy_jvp, _ = linearize(tr, va)[1]
+                    return policy_jvp(adapt_jvp(lin, v))
+                return self.map_tasks(per_task, train, valid)
 
-        def linearize(tr, va):
-            adapted, lin = linearize_adapt(self._inner_loss, self.rule, meta, tr, mask,
-                                           c.first_order, c.adapt == "context")
-            apply = lambda p: self.policy.apply(p, va.obs)
-            out, policy_jvp = jax.linearize(apply, adapted)
-            return out, (lin, policy_jvp, jax.vjp(apply, adapted)[1])
+            def chunk_vjp(w):
+                def per_task(tr, va, w):
+                    lin, _, policy_vjp = linearize(tr, va)[1]
+                    return adapt_vjp(lin, policy_vjp(w)[0])
+                return task_layout.sum_tasks(per_task, train, valid, w, chunk=c.task_chunk)
+
+            return self.post_adaptation_dist(meta, train, valid), chunk_jvp, chunk_vjp
 
         groups = task_layout.map_groups(linearize, train, valid, groups=c.task_groups)
 
@@ -209,14 +211,45 @@ class MAML:
 
         return task_layout.join([out for out, _ in groups]), jvp, vjp
 
+    def _linearize_task(self, meta, train: Batch, valid: Batch):
+        """One task's adapted policy outputs on ``valid`` and their linearisation in ``meta``:
+        ``(outputs, (adaptation linearisation, policy jvp, policy vjp))``."""
+        c = self.config
+        mask = inner.adapt_mask(meta["params"], c.adapt)
+        adapted, lin = linearize_adapt(self._inner_loss, self.rule, meta, train, mask,
+                                       c.first_order, c.adapt == "context")
+        apply = lambda p: self.policy.apply(p, valid.obs)
+        out, policy_jvp = jax.linearize(apply, adapted)
+        return out, (lin, policy_jvp, jax.vjp(apply, adapted)[1])
+
+    def fisher_product(self, meta, train: Batch, valid: Batch, outputs, jvp, vjp):
+        """``v -> F v``, the Hessian of the mean KL at ``meta`` (TRPO's curvature) as the
+        Gauss-Newton product ``J^T H_KL J`` of :meth:`linearize_post_adaptation`'s ``outputs``
+        (held fixed), ``jvp`` and ``vjp``. With ``task_chunk`` the product is fused per task
+        instead (``H_KL`` is block-diagonal over tasks): each chunk is linearised once per
+        product, its ``J_t^T H_t J_t v`` summed, and its intermediates stay in cache."""
+        c = self.config
+        if not c.task_chunk:
+            return optim.gauss_newton_product(outputs, jvp, vjp, self.kl_divergence(valid))
+
+        def fvp(v):
+            def per_task(tr, va, old):
+                _, (lin, policy_jvp, policy_vjp) = self._linearize_task(meta, tr, va)
+                div_grad = jax.grad(lambda new: self._task_kl(old, new, va))
+                curvature = jax.jvp(div_grad, (old,), (policy_jvp(adapt_jvp(lin, v)),))[1]
+                return adapt_vjp(lin, policy_vjp(curvature)[0])
+
+            total = task_layout.sum_tasks(per_task, train, valid, outputs, chunk=c.task_chunk)
+            return jax.tree.map(lambda x: x / c.num_tasks, total)
+
+        return fvp
+
     def fisher_vector_product(self, meta, train: Batch, valid: Batch):
         """The adapted policy's distribution parameters ``[tasks, ...]`` (see
-        :meth:`linearize_post_adaptation`) and ``v -> F v``, the Hessian of the mean KL there
-        at ``meta`` (TRPO's curvature) as the Gauss-Newton product ``J^T H_KL J``."""
+        :meth:`linearize_post_adaptation`) and ``v -> F v`` (:meth:`fisher_product`)."""
         outputs, jvp, vjp = self.linearize_post_adaptation(meta, train, valid)
         outputs = jax.lax.stop_gradient(outputs)
-        return outputs, optim.gauss_newton_product(outputs, jvp, vjp,
-                                                   self.kl_divergence(valid))
+        return outputs, self.fisher_product(meta, train, valid, outputs, jvp, vjp)
 
     def post_adaptation_dist(self, meta, train: Batch, valid: Batch):
         """Distribution parameters of the adapted policy on the validation observations of
@@ -304,13 +337,11 @@ class MAML:
 
     def kl_divergence(self, valid: Batch):
         """``(old, new) -> mean over tasks of the masked mean KL(new || old)`` on ``valid``."""
-        kl = self.policy.distribution.kl
+        return lambda old, new: jnp.mean(jax.vmap(self._task_kl)(old, new, valid))
 
-        def divergence(old, new):
-            return jnp.mean(jax.vmap(lambda o, n, va: masked_mean(kl(n, o), va.valid))(
-                old, new, valid))
-
-        return divergence
+    def _task_kl(self, old, new, valid: Batch) -> jax.Array:
+        """One task's masked mean ``KL(new || old)`` over its validation samples."""
+        return masked_mean(self.policy.distribution.kl(new, old), valid.valid)
 
     # ----- one meta-iteration -----
 
@@ -337,7 +368,7 @@ class MAML:
         if c.outer == "trpo":
             outputs, jvp, vjp = self.linearize_post_adaptation(meta, train, valid)
             old_dist = jax.lax.stop_gradient(outputs)
-            fvp = optim.gauss_newton_product(old_dist, jvp, vjp, self.kl_divergence(valid))
+            fvp = self.fisher_product(meta, train, valid, old_dist, jvp, vjp)
             meta, info = optim.trpo_step(
                 meta, lambda m: self.surrogate(m, train, valid, old_dist, post_returns), fvp,
                 c.max_kl, c.cg_iters, c.cg_damping, c.ls_max_steps, c.ls_backtrack_ratio,
