@@ -279,8 +279,9 @@ def scaling_section(data: dict) -> list[str]:
             f"(20 episodes x 100 steps each, before and after adaptation); median of "
             f"{timed} timed iterations per row after {data.get('warmup', 0)} untimed, compile "
             "apart. Memory: what XLA plans for the compiled step (arguments, outputs and "
-            "temporaries, `memory_analysis()`). Chunked: "
-            "`maml.task_chunk`, a `lax.map` over rematerialised chunks of tasks.", "",
+            "temporaries, `memory_analysis()`). Chunked: `maml.task_chunk`, the task axis "
+            "in chunks one after another (`lax.scan`), every Fisher-vector product "
+            "re-linearised chunk by chunk (see NOTES.md).", "",
             "| tasks | chunk | compile (s) | s / iteration | ms / task | planned memory (GiB) |",
             "|---|---|---|---|---|---|"]
     for r in data["rows"]:

@@ -3,9 +3,9 @@ For each size: compile time, seconds per meta-iteration (median of ``--repeats``
 ``--warmup`` untimed iterations: XLA:CPU builds its YNNPACK kernels on the first call), seconds
 per task, and the memory XLA plans for the compiled step (arguments + outputs + temporaries,
 from ``compiled.memory_analysis()``); optionally with the task axis chunked
-(``maml.task_chunk``, ``jax.lax.map`` over chunks of tasks instead of one vmap).
+(``maml.task_chunk``: chunks of tasks one after another instead of one vmap).
 
-    python benchmarks/scaling.py [--sizes 20 100 500] [--chunked 500 2000] [--chunk 100]
+    python benchmarks/scaling.py [--sizes 20 100 500] [--chunked 20 100 500 2000] [--chunk 5]
 """
 
 from __future__ import annotations

@@ -67,3 +67,12 @@ def test_natural_gradient_example():
     result = _load("natural_gradient").main(tasks=2, episodes=2, tiny=True)
     assert result["gradient_norm"] > 0 and result["relative_cg_residual"] < 1
     assert 0 < result["cosine_to_gradient"] <= 1
+
+
+def test_large_meta_batch_example():
+    results = _load("large_meta_batch").main(tasks=4, chunk=2, iterations=1, tiny=True)
+    assert set(results) == {"one vmap", "chunks of 2"}
+    # same first meta-step from the same key in both layouts
+    returns = [r["post_return"] for r in results.values()]
+    assert np.isfinite(returns).all()
+    np.testing.assert_allclose(returns[0], returns[1], rtol=1e-4)
