@@ -7,7 +7,8 @@ apart as warm-up), environment steps per second, and the pre-/post-adaptation re
 the last iterations of the same number of meta-iterations from the same kind of
 initialisation.
 
-    python benchmarks/maml_vs_torch.py [--env navigation|bandit|mdp] [--iterations 30] [--task-groups 20]
+    python benchmarks/maml_vs_torch.py [--env navigation|bandit|mdp] [--iterations 30]
+        [--tasks 20] [--task-groups 20] [--task-chunk 5] [--torch-device cpu|cuda] [--out FILE]
     python benchmarks/maml_vs_torch.py --tasks 1000 --torch-device cuda   # on a GPU machine
 """
 
@@ -17,6 +18,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -33,9 +35,10 @@ ENV_IDS = {"navigation": "Navigation2D-v0", "bandit": "BernoulliBandit-10",
            "mdp": "TabularMDP-v0"}
 
 
-def run_metajax(env: str, iterations: int, tasks: int, seed: int, task_groups: int = 1) -> dict:
-    algo = build_algorithm(load_config(None, [f"env={ENV_IDS[env]}", f"maml.num_tasks={tasks}",
-                                              f"seed={seed}", f"maml.task_groups={task_groups}"]))
+def run_metajax(env: str, iterations: int, tasks: int, seed: int, layout: str = "") -> dict:
+    """``layout``: an extra override such as ``maml.task_groups=20`` or ``maml.task_chunk=5``."""
+    overrides = [f"env={ENV_IDS[env]}", f"maml.num_tasks={tasks}", f"seed={seed}"]
+    algo = build_algorithm(load_config(None, overrides + ([layout] if layout else [])))
     key, init_key = jax.random.split(jax.random.key(seed))
     state = algo.init(init_key)
     start = time.perf_counter()
@@ -87,6 +90,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--task-groups", type=int, default=1,
                         help="also time metajax with this maml.task_groups layout (> 1)")
+    parser.add_argument("--task-chunk", type=int, default=0,
+                        help="also time metajax with this maml.task_chunk layout (> 0)")
     parser.add_argument("--torch-device", default="cpu",
                         help="where the PyTorch baseline runs (cuda on a GPU machine)")
     parser.add_argument("--out", help="default: results/maml_vs_torch[_ENV].json")
@@ -99,9 +104,11 @@ def main() -> None:
     runs = {"metajax": run_metajax(args.env, args.iterations, args.tasks, args.seed),
             "torch": run_torch(args.env, args.iterations, args.tasks, args.seed,
                                args.torch_device)}
-    if args.task_groups > 1:
-        runs[f"metajax (task_groups={args.task_groups})"] = run_metajax(
-            args.env, args.iterations, args.tasks, args.seed, args.task_groups)
+    layouts = ([f"task_groups={args.task_groups}"] if args.task_groups > 1 else []) + (
+        [f"task_chunk={args.task_chunk}"] if args.task_chunk else [])
+    for layout in layouts:
+        runs[f"metajax ({layout})"] = run_metajax(args.env, args.iterations, args.tasks,
+                                                  args.seed, f"maml.{layout}")
     rows = {name: summary(run, steps, args.last) for name, run in runs.items()}
     ratio = rows["torch"]["median_seconds"] / rows["metajax"]["median_seconds"]
     print("| implementation | s / meta-iteration | env steps / s | pre | post |")
@@ -130,6 +137,7 @@ def main() -> None:
     fig.savefig(out.with_suffix(".png") if args.out else HERE / f"maml_vs_torch{suffix}.png",
                 dpi=110)
     out.write_text(json.dumps({
+        "command": " ".join(["python benchmarks/maml_vs_torch.py"] + sys.argv[1:]),
         "env": ENV_IDS[args.env], "iterations": args.iterations, "tasks": args.tasks,
         "last": args.last,
         "env_steps_per_iteration": steps, "ratio": ratio, "summary": rows, "runs": runs,

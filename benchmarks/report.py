@@ -207,17 +207,21 @@ def agents_vs_torch_section(data: dict) -> list[str]:
     return rows + ["", "![metajax vs PyTorch learning curves](agents_vs_torch.png)", ""]
 
 
-def gpu_section(versus: dict, speed: dict | None) -> list[str]:
-    """B1 on a GPU at a large meta-batch, both implementations on the same device."""
+def large_batch_section(versus: dict, title: str, speed: dict | None = None) -> list[str]:
+    """B1 at a large meta-batch, both implementations side by side on the same device."""
     m = versus["machine"]
     torch_median = versus["summary"]["torch"]["median_seconds"]
-    rows = ["## B1 on a GPU: MAML-TRPO at a large meta-batch, metajax vs PyTorch", "",
-            f"Device: {m.get('gpu') or m['device']} (jax {m['jax']}, torch {m['torch']}, "
-            f"PyTorch on `{m.get('torch_device', 'cpu')}`). Command: `python "
-            f"benchmarks/maml_vs_torch.py --tasks {versus['tasks']} --iterations "
-            f"{versus['iterations']} --torch-device cuda` with "
-            "`XLA_PYTHON_CLIENT_PREALLOCATE=false` (both share the GPU). Reference "
-            f"configuration with {versus['tasks']} tasks. Target: at least 10x.", "",
+    command = versus.get("command") or (
+        f"python benchmarks/maml_vs_torch.py --tasks {versus['tasks']} --iterations "
+        f"{versus['iterations']} --torch-device {m.get('torch_device', 'cpu')}")
+    on_gpu = m.get("torch_device", "cpu") != "cpu"
+    rows = [f"## {title}", "",
+            f"Device: {m.get('gpu') or m['device']} ({m['platform']}, jax {m['jax']}, torch "
+            f"{m['torch']}, PyTorch on `{m.get('torch_device', 'cpu')}`). Command: "
+            f"`{command}`" + (" with `XLA_PYTHON_CLIENT_PREALLOCATE=false` (both share the "
+                               "GPU)" if on_gpu else "") + ". Reference configuration with "
+            f"{versus['tasks']} tasks; returns averaged over the last {versus['last']} "
+            "iterations." + (" Target: at least 10x." if on_gpu else ""), "",
             "| implementation | s / meta-iteration (median) | spread | env steps / s | "
             "pre-adaptation | post-adaptation | PyTorch / metajax |",
             "|---|---|---|---|---|---|---|"]
@@ -235,7 +239,7 @@ def gpu_section(versus: dict, speed: dict | None) -> list[str]:
                  f"{100 * speed['fraction_of_matmul']:.1f}% of a 2048^2 float32 matmul "
                  f"({speed['matmul_flops_per_second'] / 1e12:.1f} TFLOP/s, XLA's default "
                  f"precision); compile {speed['compile_seconds']:.1f} s."]
-    return rows + ["", "![MAML-TRPO on the GPU](maml_vs_torch_gpu_1000.png)", ""]
+    return rows + [""]
 
 
 def maml_vs_torch_section(runs: list[dict]) -> list[str]:
@@ -345,8 +349,13 @@ def main() -> None:
                  if (d := _load(name)) is not None]
     if maml_runs:
         lines += maml_vs_torch_section(maml_runs)
+    if (cpu100 := _load("maml_vs_torch_cpu_100")) is not None:
+        lines += large_batch_section(cpu100, "B1 at 100 tasks on the CPU, metajax vs PyTorch")
+        lines += ["![MAML-TRPO, 100 tasks, CPU](maml_vs_torch_cpu_100.png)", ""]
     if (gpu := _load("maml_vs_torch_gpu_1000")) is not None:
-        lines += gpu_section(gpu, _load("speed_gpu_1000"))
+        lines += large_batch_section(gpu, "B1 on a GPU: MAML-TRPO at a large meta-batch, "
+                                     "metajax vs PyTorch", _load("speed_gpu_1000"))
+        lines += ["![MAML-TRPO on the GPU](maml_vs_torch_gpu_1000.png)", ""]
     if (b3 := _load("scaling")) is not None:
         lines += scaling_section(b3)
     if (dev := _load("devices")) is not None:
