@@ -22,7 +22,6 @@ CASES = [
     dict(adapt="head"),
     dict(first_order=True, inner_steps=2),
     dict(task_groups=2),
-    dict(task_chunk=1, inner_steps=2),
     dict(num_tasks=4, task_chunk=2, inner_rule="meta_sgd"),
     dict(estimator="dice"),
 ]
