@@ -211,13 +211,14 @@ def large_batch_section(versus: dict, title: str, speed: dict | None = None) -> 
     """B1 at a large meta-batch, both implementations side by side on the same device."""
     m = versus["machine"]
     torch_median = versus["summary"]["torch"]["median_seconds"]
+    torch_device = m.get("torch_device", "cpu")
     command = versus.get("command") or (
         f"python benchmarks/maml_vs_torch.py --tasks {versus['tasks']} --iterations "
-        f"{versus['iterations']} --torch-device {m.get('torch_device', 'cpu')}")
-    on_gpu = m.get("torch_device", "cpu") != "cpu"
+        f"{versus['iterations']} --torch-device {torch_device}")
+    on_gpu = torch_device != "cpu"
     rows = [f"## {title}", "",
             f"Device: {m.get('gpu') or m['device']} ({m['platform']}, jax {m['jax']}, torch "
-            f"{m['torch']}, PyTorch on `{m.get('torch_device', 'cpu')}`). Command: "
+            f"{m['torch']}, PyTorch on `{torch_device}`). Command: "
             f"`{command}`" + (" with `XLA_PYTHON_CLIENT_PREALLOCATE=false` (both share the "
                                "GPU)" if on_gpu else "") + ". Reference configuration with "
             f"{versus['tasks']} tasks; returns averaged over the last {versus['last']} "

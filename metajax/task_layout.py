@@ -6,10 +6,11 @@ over tasks, such as TRPO's Fisher-vector products).
 Chunks (``lax.map`` of ``jax.checkpoint``-ed vmaps) keep one chunk's intermediates at a time
 under differentiation: memory is bounded by the chunk, at the price of recomputing its forward
 pass; chunks of a few tasks keep those intermediates in the CPU's cache, which on XLA:CPU
-more than repays the recomputation from about 100 tasks on. Groups are separate subgraphs of one program: XLA:CPU runs them concurrently on its
-threads, and with one task per group the per-task weight-gradient products are plain matrix
-products instead of batched ones (which XLA:CPU runs on one thread after a transposing
-copy); the program, and its compile time, grows with the number of groups.
+more than repays the recomputation from about 100 tasks on. Groups are separate subgraphs of
+one program: XLA:CPU runs them concurrently on its threads, and with one task per group the
+per-task weight-gradient products are plain matrix products instead of batched ones (which
+XLA:CPU runs on one thread after a transposing copy); the program, and its compile time,
+grows with the number of groups.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ def map_tasks(fn: Callable, *xs: Any, groups: int = 1, chunk: int = 0) -> Any:
     n = jax.tree.leaves(xs)[0].shape[0]
     if not chunk or chunk >= n:
         return join(map_groups(fn, *xs, groups=groups))
-    chunks = jax.tree.map(lambda x: x.reshape((n // chunk, chunk) + x.shape[1:]), xs)
-    out = jax.lax.map(jax.checkpoint(lambda args: jax.vmap(fn)(*args)), chunks)
+    out = jax.lax.map(jax.checkpoint(lambda args: jax.vmap(fn)(*args)), _chunks(xs, chunk))
     return jax.tree.map(lambda y: y.reshape((n,) + y.shape[2:]), out)
 
 
@@ -36,18 +36,18 @@ def sum_tasks(fn: Callable, *xs: Any, chunk: int) -> Any:
     """``fn`` over every task of ``xs``, summed over the task axis: a ``lax.scan`` over chunks of
     ``chunk`` tasks, each vmapped and added to a running sum, so only one chunk's
     intermediates exist at a time (and all of them can stay in cache)."""
-    n = jax.tree.leaves(xs)[0].shape[0]
-    chunks = jax.tree.map(lambda x: x.reshape((n // chunk, chunk) + x.shape[1:]), xs)
-
-    def add_chunk(total, args):
-        part = jax.tree.map(lambda y: jnp.sum(y, 0), jax.vmap(fn)(*args))
-        return jax.tree.map(jnp.add, total, part), None
-
-    first = jax.tree.map(lambda x: x[0], chunks)
-    shape = jax.eval_shape(lambda args: jax.tree.map(lambda y: jnp.sum(y, 0),
-                                                     jax.vmap(fn)(*args)), first)
+    chunks = _chunks(xs, chunk)
+    chunk_sum = lambda args: jax.tree.map(lambda y: jnp.sum(y, 0), jax.vmap(fn)(*args))
+    add_chunk = lambda total, args: (jax.tree.map(jnp.add, total, chunk_sum(args)), None)
+    shape = jax.eval_shape(chunk_sum, jax.tree.map(lambda x: x[0], chunks))
     zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shape)
     return jax.lax.scan(add_chunk, zeros, chunks)[0]
+
+
+def _chunks(xs: Any, chunk: int) -> Any:
+    """``xs`` with the task axis split into ``[tasks // chunk, chunk]``."""
+    n = jax.tree.leaves(xs)[0].shape[0]
+    return jax.tree.map(lambda x: x.reshape((n // chunk, chunk) + x.shape[1:]), xs)
 
 
 def map_groups(fn: Callable, *xs: Any, groups: int = 1) -> list:

@@ -11,6 +11,8 @@ each re-linearises the tasks chunk by chunk, so memory is bounded by a chunk.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -37,25 +39,23 @@ class PostAdaptationCurvature:
         chunk: each product re-linearises the tasks chunk by chunk."""
         c = self.config
         linearize = lambda tr, va: self._linearize_task(meta, tr, va)[1]
-        task_jvp = lambda v, lin, policy_jvp, _: policy_jvp(adapt_jvp(lin, v))
-        task_vjp = lambda lin, _, policy_vjp, w: adapt_vjp(lin, policy_vjp(w)[0])
         if c.task_chunk:
             return (self.post_adaptation_dist(meta, train, valid),
-                    lambda v: self.map_tasks(lambda tr, va: task_jvp(v, *linearize(tr, va)),
+                    lambda v: self.map_tasks(lambda tr, va: _task_jvp(linearize(tr, va), v),
                                              train, valid),
                     lambda w: task_layout.sum_tasks(
-                        lambda tr, va, w: task_vjp(*linearize(tr, va), w), train, valid, w,
+                        lambda tr, va, w: _task_vjp(linearize(tr, va), w), train, valid, w,
                         chunk=c.task_chunk))
 
         groups = task_layout.map_groups(lambda tr, va: self._linearize_task(meta, tr, va),
                                         train, valid, groups=c.task_groups)
 
         def jvp(v):
-            return task_layout.join([jax.vmap(lambda *lin: task_jvp(v, *lin))(*lins)
+            return task_layout.join([jax.vmap(lambda lins: _task_jvp(lins, v))(lins)
                                      for _, lins in groups])
 
         def vjp(w):
-            parts = [jax.vmap(task_vjp)(*lins, w_group) for (_, lins), w_group
+            parts = [jax.vmap(_task_vjp)(lins, w_group) for (_, lins), w_group
                      in zip(groups, task_layout.split(w, c.task_groups))]
             return jax.tree.map(lambda *xs: sum(jnp.sum(x, 0) for x in xs), *parts)
 
@@ -82,17 +82,14 @@ class PostAdaptationCurvature:
         if not c.task_chunk:
             return optim.gauss_newton_product(outputs, jvp, vjp, self.kl_divergence(valid))
 
-        def fvp(v):
-            def per_task(tr, va, old):
-                _, (lin, policy_jvp, policy_vjp) = self._linearize_task(meta, tr, va)
-                div_grad = jax.grad(lambda new: self._task_kl(old, new, va))
-                curvature = jax.jvp(div_grad, (old,), (policy_jvp(adapt_jvp(lin, v)),))[1]
-                return adapt_vjp(lin, policy_vjp(curvature)[0])
+        def task_fvp(tr, va, old, v):  # this task's term of the mean KL's J^T H J v
+            lins = self._linearize_task(meta, tr, va)[1]
+            divergence = lambda old, new: self._task_kl(old, new, va) / c.num_tasks
+            return optim.gauss_newton_product(old, functools.partial(_task_jvp, lins),
+                                              functools.partial(_task_vjp, lins), divergence)(v)
 
-            total = task_layout.sum_tasks(per_task, train, valid, outputs, chunk=c.task_chunk)
-            return jax.tree.map(lambda x: x / c.num_tasks, total)
-
-        return fvp
+        return lambda v: task_layout.sum_tasks(lambda *args: task_fvp(*args, v), train, valid,
+                                               outputs, chunk=c.task_chunk)
 
     def fisher_vector_product(self, meta, train: Batch, valid: Batch):
         """The adapted policy's distribution parameters ``[tasks, ...]`` (see
@@ -128,3 +125,15 @@ class PostAdaptationCurvature:
     def _task_kl(self, old, new, valid: Batch) -> jax.Array:
         """One task's masked mean ``KL(new || old)`` over its validation samples."""
         return masked_mean(self.policy.distribution.kl(new, old), valid.valid)
+
+
+def _task_jvp(linearization, dmeta):
+    """One task's ``J dmeta`` from :meth:`PostAdaptationCurvature._linearize_task`'s pieces."""
+    lin, policy_jvp, _ = linearization
+    return policy_jvp(adapt_jvp(lin, dmeta))
+
+
+def _task_vjp(linearization, cotangent):
+    """One task's ``J^T cotangent`` from the same pieces."""
+    lin, _, policy_vjp = linearization
+    return adapt_vjp(lin, policy_vjp(cotangent)[0])
