@@ -19,6 +19,7 @@ class Batch(NamedTuple):
     action: jax.Array
     advantage: jax.Array
     valid: jax.Array
+    weight: jax.Array  # per-step loss weights summing to 1 (estimators.loss_weights)
     reward: jax.Array  # raw rewards (DiCE works on rewards, not advantages)
     value: jax.Array  # the baseline's prediction
     gamma: jax.Array  # the discount, a scalar carried with the data
@@ -30,9 +31,14 @@ def make_batch(
     gae_lambda: float,
     normalize_advantages: bool = True,
     baseline_reg: float = 1e-5,
+    loss_weighting: str = "episode",
 ) -> Batch:
     """Advantages for one task's ``[episodes, T]`` trajectories, with the linear feature
-    baseline fitted to this task's discounted returns."""
+    baseline fitted to this task's discounted returns (over all valid steps, as the reference
+    does), and the per-step loss weights of ``loss_weighting`` (``"episode"`` or ``"step"``,
+    :func:`metajax.estimators.loss_weights`) that every loss, KL and the advantage
+    normalisation use."""
+    weight = estimators.loss_weights(trajectory.valid, loss_weighting)
     returns = jax.vmap(estimators.discounted_returns, in_axes=(0, 0, None))(
         trajectory.reward, trajectory.valid, gamma
     )
@@ -43,7 +49,7 @@ def make_batch(
         trajectory.reward, values, trajectory.valid, gamma, gae_lambda
     )
     if normalize_advantages:
-        advantages = estimators.normalize(advantages, trajectory.valid)
+        advantages = estimators.normalize(advantages, weight)
     return Batch(trajectory.obs, trajectory.action, jax.lax.stop_gradient(advantages),
-                 trajectory.valid, trajectory.reward, jax.lax.stop_gradient(values),
+                 trajectory.valid, weight, trajectory.reward, jax.lax.stop_gradient(values),
                  jnp.asarray(gamma, trajectory.reward.dtype))

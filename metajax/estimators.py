@@ -66,13 +66,36 @@ def gae_with_dones(
     return advantages
 
 
-def masked_mean(x: jax.Array, valid: jax.Array) -> jax.Array:
-    """Mean of ``x`` over the entries where ``valid`` is 1."""
-    return jnp.sum(x * valid) / jnp.maximum(jnp.sum(valid), 1.0)
+# how a loss over a batch of ragged episodes averages its per-step terms
+LOSS_WEIGHTINGS = ("episode", "step")
 
 
-def normalize(x: jax.Array, valid: jax.Array, eps: float = 1e-8) -> jax.Array:
-    """Zero mean, unit standard deviation over the valid entries (any shape)."""
-    centered = (x - masked_mean(x, valid)) * valid
-    std = jnp.sqrt(masked_mean(centered**2, valid))
+def loss_weights(valid: jax.Array, weighting: str) -> jax.Array:
+    """Per-step weights of a ``[episodes, T]`` batch (any leading axes are episodes too) that
+    sum to 1 over the valid steps, so a weighted sum is the batch's mean.
+
+    ``"episode"``: the mean within each episode, then over episodes (pytorch-maml-rl's
+    ``weighted_mean(x, lengths).mean()``): every episode counts the same however short.
+    ``"step"``: the mean over all valid steps (the textbook estimator; rllab, ProMP).
+    The two differ only when episodes end early."""
+    if weighting == "step":
+        return valid / jnp.maximum(jnp.sum(valid), 1.0)
+    if weighting == "episode":
+        lengths = jnp.maximum(jnp.sum(valid, axis=-1, keepdims=True), 1.0)
+        return valid / lengths / (valid.size // valid.shape[-1])
+    raise ValueError(f"loss weighting must be one of {', '.join(LOSS_WEIGHTINGS)}; "
+                     f"got {weighting!r}")
+
+
+def weighted_mean(x: jax.Array, weights: jax.Array) -> jax.Array:
+    """``sum(x * weights)``: the mean of ``x`` under :func:`loss_weights`."""
+    return jnp.sum(x * weights)
+
+
+def normalize(x: jax.Array, weights: jax.Array, eps: float = 1e-8) -> jax.Array:
+    """Zero mean and unit standard deviation of ``x`` under ``weights`` (non-negative, summing
+    to 1, zero outside the valid entries, e.g. :func:`loss_weights`); invalid entries are 0.
+    With per-episode weights this is pytorch-maml-rl's ``weighted_normalize``."""
+    centered = (x - weighted_mean(x, weights)) * (weights > 0)
+    std = jnp.sqrt(weighted_mean(centered**2, weights))
     return centered / (std + eps)

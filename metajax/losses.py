@@ -7,15 +7,15 @@ import jax.numpy as jnp
 
 from metajax.batch import Batch
 from metajax.distributions import Distribution
-from metajax.estimators import masked_mean
+from metajax.estimators import weighted_mean
 from metajax.networks import Policy
 
 
 def vpg_loss(policy: Policy, params, batch: Batch) -> jax.Array:
-    """REINFORCE with baseline: ``-mean_t log pi(a_t|s_t) A_t`` over the valid steps; the MAML
-    inner objective."""
+    """REINFORCE with baseline: ``-mean log pi(a_t|s_t) A_t`` over the valid steps, weighted
+    per episode or per step as ``batch.weight`` says; the MAML inner objective."""
     log_prob = policy.log_prob(params, batch.obs, batch.action)
-    return -masked_mean(log_prob * batch.advantage, batch.valid)
+    return -weighted_mean(log_prob * batch.advantage, batch.weight)
 
 
 def magic_box(x: jax.Array) -> jax.Array:
@@ -26,17 +26,20 @@ def magic_box(x: jax.Array) -> jax.Array:
 
 def lvc_loss(policy: Policy, params, batch: Batch) -> jax.Array:
     """ProMP's low-variance curvature objective (Rothfuss et al. 2019):
-    ``-mean_t pi/stop_grad(pi) A_t``. Its gradient is the VPG gradient; its Hessian adds the
-    ``grad log pi grad log pi^T A`` term that plain VPG misses, without DiCE's variance."""
+    ``-mean pi/stop_grad(pi) A_t`` (weighted by ``batch.weight``). Its gradient is the VPG
+    gradient; its Hessian adds the ``grad log pi grad log pi^T A`` term that plain VPG misses,
+    without DiCE's variance."""
     log_prob = policy.log_prob(params, batch.obs, batch.action)
-    return -masked_mean(magic_box(log_prob) * batch.advantage, batch.valid)
+    return -weighted_mean(magic_box(log_prob) * batch.advantage, batch.weight)
 
 
 def dice_loss(policy: Policy, params, batch: Batch) -> jax.Array:
     """DiCE with a baseline (Foerster et al. 2018; Mao et al. 2019): per episode
     ``sum_t gamma^t [box(sum_{k<=t} log pi_k) r_t + (1 - box(log pi_t)) b_t]``, negated and
     averaged over episodes. Unbiased derivatives of every order of the expected discounted
-    return; raw rewards, so its scale (and a good ``inner_lr``) differs from VPG's."""
+    return; raw rewards, so its scale (and a good ``inner_lr``) differs from VPG's. A sum over
+    each episode's steps (the return), so every episode counts once under either loss
+    weighting."""
     log_prob = policy.log_prob(params, batch.obs, batch.action) * batch.valid
     discount = batch.gamma ** jnp.arange(log_prob.shape[-1], dtype=log_prob.dtype)
     dependencies = jnp.cumsum(log_prob, axis=-1)
@@ -69,7 +72,8 @@ def surrogate_loss_and_kl(
     policy: Policy, params, batch: Batch, old_dist
 ) -> tuple[jax.Array, jax.Array]:
     """TRPO's importance-weighted surrogate ``-mean ratio * A`` and ``mean KL(pi || pi_old)``
-    (the direction pytorch-maml-rl uses) over the valid steps."""
+    (the direction pytorch-maml-rl uses) over the valid steps, both weighted by
+    ``batch.weight`` (per episode or per step)."""
     return surrogate_and_kl_of_dist(policy.distribution, policy.apply(params, batch.obs),
                                     batch, old_dist)
 
@@ -82,6 +86,6 @@ def surrogate_and_kl_of_dist(
     log_ratio = distribution.log_prob(dist, batch.action) - distribution.log_prob(
         old_dist, batch.action
     )
-    loss = -masked_mean(jnp.exp(log_ratio) * batch.advantage, batch.valid)
-    kl = masked_mean(distribution.kl(dist, old_dist), batch.valid)
+    loss = -weighted_mean(jnp.exp(log_ratio) * batch.advantage, batch.weight)
+    kl = weighted_mean(distribution.kl(dist, old_dist), batch.weight)
     return loss, kl

@@ -6,9 +6,10 @@ import metajax
 from metajax.envs.navigation import Navigation2D
 
 
-def tiny_algo(**overrides):
-    """MAML on a 10-step Navigation2D with a small policy: compiles in seconds."""
-    env = Navigation2D(horizon=10)
+def tiny_algo(env_kwargs=None, **overrides):
+    """MAML on a 10-step Navigation2D with a small policy: compiles in seconds.
+    ``env_kwargs={"goal_tolerance": 0.15}`` makes many episodes end early (ragged batches)."""
+    env = Navigation2D(**{"horizon": 10, **(env_kwargs or {})})
     policy = metajax.make_policy("gaussian", env.obs_shape, env.action_space(), (8, 8), "tanh")
     config = dict(num_tasks=3, num_episodes=4, inner_lr=0.1, cg_iters=5)
     config.update(overrides)

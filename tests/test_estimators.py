@@ -51,7 +51,7 @@ def test_gae_matches_loop_and_lambda_one_is_returns_minus_values():
 def test_normalize_over_valid_entries():
     x = rng.normal(3.0, 2.0, size=(4, 10)).astype(np.float32)
     valid = (rng.random((4, 10)) > 0.3).astype(np.float32)
-    out = np.asarray(estimators.normalize(x, valid))
+    out = np.asarray(estimators.normalize(x, estimators.loss_weights(valid, "step")))
     sel = out[valid == 1]
     np.testing.assert_allclose(sel.mean(), 0.0, atol=1e-5)
     np.testing.assert_allclose(sel.std(), 1.0, rtol=1e-4)

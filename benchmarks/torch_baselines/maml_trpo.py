@@ -36,6 +36,7 @@ class Config:
     cg_damping: float = 1e-5
     ls_max_steps: int = 15
     ls_backtrack_ratio: float = 0.8
+    loss_weighting: str = "episode"  # as pytorch-maml-rl's weighted_mean; or "step"
 
 
 class Navigation:
@@ -165,8 +166,14 @@ def kl(new: tuple[torch.Tensor, ...], old: tuple[torch.Tensor, ...]) -> torch.Te
     return (old_log_std - log_std + (var + (mean - old_mean) ** 2) / (2 * old_var) - 0.5).sum(-1)
 
 
-def masked_mean(x, valid):
-    return (x * valid).flatten(1).sum(1) / valid.flatten(1).sum(1).clamp(min=1)
+def masked_mean(x, valid, weighting: str):
+    """Each task's mean of ``x`` over its valid steps ``[tasks, E, H]`` (``x`` may have the
+    episode and step axes flattened): within each episode then over episodes (``"episode"``,
+    pytorch-maml-rl's ``weighted_mean(x, lengths).mean()``) or over all steps (``"step"``)."""
+    x = x.reshape(valid.shape) * valid
+    if weighting == "episode":
+        return (x.sum(2) / valid.sum(2).clamp(min=1)).mean(1)
+    return x.flatten(1).sum(1) / valid.flatten(1).sum(1).clamp(min=1)
 
 
 @torch.no_grad()
@@ -193,7 +200,7 @@ def sample(params: Params, env, tasks, config: Config) -> dict[str, torch.Tensor
 @torch.no_grad()
 def advantages(batch: dict[str, torch.Tensor], config: Config) -> torch.Tensor:
     """Discounted returns minus the linear feature baseline fitted per task (GAE with
-    lambda 1), normalised over each task's valid steps."""
+    lambda 1), normalised over each task's valid steps (weighted per episode or per step)."""
     reward, valid, obs = batch["reward"], batch["valid"], batch["obs"]
     returns = torch.zeros_like(reward)
     running = torch.zeros(reward.shape[:2])
@@ -211,8 +218,8 @@ def advantages(batch: dict[str, torch.Tensor], config: Config) -> torch.Tensor:
         if (info == 0).all() and torch.isfinite(weights).all():
             break
     adv = (returns - (feats @ weights[:, None]).squeeze(-1)) * valid
-    mean = masked_mean(adv, valid)[:, None, None]
-    std = masked_mean((adv - mean) ** 2 * valid, valid).sqrt()[:, None, None]
+    mean = masked_mean(adv, valid, config.loss_weighting)[:, None, None]
+    std = masked_mean((adv - mean) ** 2, valid, config.loss_weighting).sqrt()[:, None, None]
     return (adv - mean) * valid / (std + 1e-8)
 
 
@@ -224,7 +231,8 @@ def adapt(params: Params, train: dict[str, torch.Tensor], config: Config,
     tasks = train["obs"].shape[0]
     expanded = {k: v.expand((tasks,) + v.shape) for k, v in params.items()}
     logp = log_prob(policy(expanded, train["obs"].flatten(1, 2)), train["action"].flatten(1, 2))
-    loss = -masked_mean(logp * train["adv"].flatten(1), train["valid"].flatten(1)).sum()
+    loss = -masked_mean(logp * train["adv"].flatten(1), train["valid"],
+                        config.loss_weighting).sum()
     grads = torch.autograd.grad(loss, list(expanded.values()), create_graph=create_graph)
     return {k: v - config.inner_lr * g for (k, v), g in zip(expanded.items(), grads)}
 
@@ -232,10 +240,10 @@ def adapt(params: Params, train: dict[str, torch.Tensor], config: Config,
 def surrogate_and_kl(params, train, valid, old, config, create_graph: bool = True):
     adapted = adapt(params, train, config, create_graph)
     new = policy(adapted, valid["obs"].flatten(1, 2))
-    action, mask = valid["action"].flatten(1, 2), valid["valid"].flatten(1)
+    action, mask, weighting = valid["action"].flatten(1, 2), valid["valid"], config.loss_weighting
     ratio = (log_prob(new, action) - log_prob(old, action)).exp()
-    loss = -masked_mean(ratio * valid["adv"].flatten(1), mask).mean()
-    return loss, masked_mean(kl(new, old), mask).mean()
+    loss = -masked_mean(ratio * valid["adv"].flatten(1), mask, weighting).mean()
+    return loss, masked_mean(kl(new, old), mask, weighting).mean()
 
 
 def conjugate_gradient(fvp, b: torch.Tensor, iters: int) -> torch.Tensor:

@@ -32,7 +32,7 @@ from metajax.algorithms.maml_curvature import PostAdaptationCurvature
 from metajax.batch import Batch, make_batch
 from metajax.distributed import shard_tasks
 from metajax.envs.base import TaskEnvironment
-from metajax.estimators import masked_mean, normalize
+from metajax.estimators import normalize, weighted_mean
 from metajax.losses import ESTIMATORS, magic_box, surrogate_loss_and_kl, vpg_loss
 from metajax.networks import Policy
 from metajax.rollouts import rollout
@@ -97,7 +97,7 @@ class MAML(PostAdaptationCurvature):
     def _batch(self, trajectory) -> Batch:
         c = self.config
         return make_batch(trajectory, c.gamma, c.gae_lambda, c.normalize_advantages,
-                          c.baseline_reg)
+                          c.baseline_reg, c.loss_weighting)
 
     def _inner_loss(self, params, batch: Batch) -> jax.Array:
         return ESTIMATORS[self.config.estimator](self.policy, params, batch)
@@ -206,9 +206,10 @@ class MAML(PostAdaptationCurvature):
             return jnp.zeros(())
         params = self._pre_update_params(meta)
         first = jax.tree.map(lambda x: x[:, 0], train)
-        log_prob = jax.vmap(lambda b: masked_mean(
-            self.policy.log_prob(params, b.obs, b.action), b.valid))(first)
-        weight = jax.lax.stop_gradient(normalize(post_returns, jnp.ones_like(post_returns)))
+        log_prob = jax.vmap(lambda b: weighted_mean(
+            self.policy.log_prob(params, b.obs, b.action), b.weight))(first)
+        uniform = jnp.full_like(post_returns, 1.0 / post_returns.size)
+        weight = jax.lax.stop_gradient(normalize(post_returns, uniform))
         return -jnp.mean(magic_box(log_prob) * weight)
 
     def promp_loss(self, meta, train: Batch, valid: Batch, old_post, old_pre, post_returns):
@@ -223,10 +224,10 @@ class MAML(PostAdaptationCurvature):
             new = self.policy.apply(adapted, va.obs)
             ratio = jnp.exp(dist.log_prob(new, va.action) - dist.log_prob(old, va.action))
             clipped = jnp.clip(ratio, 1.0 - c.clip_eps, 1.0 + c.clip_eps)
-            surrogate = -masked_mean(jnp.minimum(ratio * va.advantage,
-                                                 clipped * va.advantage), va.valid)
+            surrogate = -weighted_mean(jnp.minimum(ratio * va.advantage,
+                                                   clipped * va.advantage), va.weight)
             pre = self.policy.apply(self._pre_update_params(meta), tr.obs[0])
-            return surrogate, masked_mean(dist.kl(old0, pre), tr.valid[0])
+            return surrogate, weighted_mean(dist.kl(old0, pre), tr.weight[0])
 
         surrogate, kl = self.map_tasks(per_task, train, valid, old_post, old_pre)
         return (jnp.mean(surrogate) + c.kl_coef * jnp.mean(kl)
@@ -298,6 +299,13 @@ class MAML(PostAdaptationCurvature):
         """Mean episode return over ``tasks`` after 0..``num_steps`` adaptation steps of
         ``num_episodes`` trajectories each with step size ``lr`` (a scalar or one per step;
         with Meta-SGD, ``lr / inner_lr`` scales the learned step sizes): ``[num_steps + 1]``."""
+        return jnp.mean(self.meta_test_per_task(meta, tasks, key, num_steps, num_episodes, lr),
+                        axis=0)
+
+    def meta_test_per_task(self, meta, tasks, key: jax.Array, num_steps: int,
+                           num_episodes: int, lr: float | jax.Array) -> jax.Array:
+        """:meth:`meta_test` before the mean over tasks: ``[tasks, num_steps + 1]`` (for
+        standard errors over tasks)."""
 
         def per_task(task, task_key):
             adapt_key, final_key = jax.random.split(task_key)
@@ -309,8 +317,7 @@ class MAML(PostAdaptationCurvature):
             return jnp.append(returns, jnp.mean(final.episode_returns))
 
         num_tasks = jax.tree.leaves(tasks)[0].shape[0]
-        returns = jax.vmap(per_task)(tasks, jax.random.split(key, num_tasks))
-        return jnp.mean(returns, axis=0)
+        return jax.vmap(per_task)(tasks, jax.random.split(key, num_tasks))
 
 
 def maml(env: TaskEnvironment, policy: Policy, **config: Any) -> MAML:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from metajax import checks, inner
+from metajax.estimators import LOSS_WEIGHTINGS
 from metajax.losses import ESTIMATORS
 
 OPTAX_OUTER = ("adam", "adamw", "sgd", "rmsprop", "lamb", "lion")
@@ -29,6 +30,9 @@ class MAMLConfig:
     gae_lambda: float = 1.0
     normalize_advantages: bool = True
     baseline_reg: float = 1e-5
+    # every loss, KL and advantage normalisation: "episode" (mean within each episode, then
+    # over episodes: pytorch-maml-rl) or "step" (mean over all steps: rllab, ProMP)
+    loss_weighting: str = "episode"
     outer: str = "trpo"
     outer_lr: float = 1e-3
     max_kl: float = 1e-2
@@ -68,6 +72,7 @@ class MAMLConfig:
         checks.in_interval("clip_eps", self.clip_eps, 0.0, 1.0)
         checks.in_interval("kl_coef", self.kl_coef, 0.0, float("inf"))
         checks.one_of("estimator", self.estimator, tuple(ESTIMATORS))
+        checks.one_of("loss_weighting", self.loss_weighting, LOSS_WEIGHTINGS)
         checks.one_of("outer", self.outer, OUTER)
         checks.one_of("inner_rule", self.inner_rule, inner.INNER_RULES)
         checks.one_of("adapt", self.adapt, inner.ADAPT_MODES)

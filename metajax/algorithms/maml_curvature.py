@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from metajax import inner, optim, task_layout
 from metajax.adaptation_jacobian import adapt_jvp, adapt_vjp, linearize_adapt
 from metajax.batch import Batch
-from metajax.estimators import masked_mean
+from metajax.estimators import weighted_mean
 from metajax.losses import surrogate_and_kl_of_dist
 
 
@@ -119,12 +119,13 @@ class PostAdaptationCurvature:
         return loss + exploration, grads
 
     def kl_divergence(self, valid: Batch):
-        """``(old, new) -> mean over tasks of the masked mean KL(new || old)`` on ``valid``."""
+        """``(old, new) -> mean over tasks of the weighted mean KL(new || old)`` on ``valid``."""
         return lambda old, new: jnp.mean(jax.vmap(self._task_kl)(old, new, valid))
 
     def _task_kl(self, old, new, valid: Batch) -> jax.Array:
-        """One task's masked mean ``KL(new || old)`` over its validation samples."""
-        return masked_mean(self.policy.distribution.kl(new, old), valid.valid)
+        """One task's mean ``KL(new || old)`` over its validation samples, weighted per episode
+        or per step as the surrogate is (``valid.weight``)."""
+        return weighted_mean(self.policy.distribution.kl(new, old), valid.weight)
 
 
 def _task_jvp(linearization, dmeta):

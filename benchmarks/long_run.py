@@ -1,0 +1,199 @@
+"""Long-run fidelity: does MAML-TRPO keep improving over a whole reference run?
+
+Trains a configuration (default: the pytorch-maml-rl reference, `configs/reference.yaml`) for
+its full length under each loss weighting (``maml.loss_weighting``: per episode, as
+pytorch-maml-rl; per step, the textbook estimator) and several seeds, and meta-tests the
+params on held-out tasks at fixed iterations (default 40, 100, 270, 500): the mean return
+before and after one adaptation step (the training's own inner step size and episodes per
+task unless the config's ``meta_test`` sets them), with its standard error over tasks.
+
+Checks two targets per run: the post-adaptation return at 270 iterations is at least the
+peer's (pytorch-maml-rl: -12.9 +- 0.4 on 400 tasks), and no meta-test after 100 iterations
+is worse than the best earlier one by more than 2 standard errors (the curve keeps
+improving). Results go to JSON after every run (``--resume`` skips the runs already there),
+with the learning curves plotted beside it.
+
+    python benchmarks/long_run.py [--config benchmarks/configs/reference.yaml] \
+        [--iterations 500] [--seeds 0 1] [--weightings episode step] [--test-tasks 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from metajax.config import build_algorithm, load_config
+
+HERE = Path(__file__).parent
+# pytorch-maml-rl on the reference configuration, its own test on 400 tasks (issue 20)
+PEER = {"name": "pytorch-maml-rl", "post": {40: -16.8, 270: -12.9}, "post_se": {270: 0.4}}
+TEST_SEED = 1_000_003  # the held-out task seed of metajax's meta-test
+
+
+def protocol(config) -> tuple[int, float]:
+    """Episodes per adaptation step and step size of the meta-test: the config's
+    ``meta_test`` values where it sets them, else the training's inner loop's."""
+    test = config.meta_test
+    episodes = test.num_episodes if test.num_episodes is not None else config.maml.num_episodes
+    lr = test.lr if test.lr is not None else config.maml.inner_lr
+    return int(episodes), float(lr)
+
+
+def run_one(config_path: str, weighting: str, seed: int, iterations: int,
+            test_at: list[int], test_tasks: int) -> dict:
+    """Trains one seed under one weighting; meta-tests at ``test_at``."""
+    config = load_config(config_path, [f"maml.loss_weighting={weighting}", f"seed={seed}",
+                                       f"num_iterations={iterations}"])
+    algo = build_algorithm(config)
+    episodes, lr = protocol(config)
+    tasks = algo.env.sample_tasks(jax.random.key(TEST_SEED), test_tasks)
+    test = jax.jit(lambda meta, key: algo.meta_test_per_task(meta, tasks, key, 1, episodes, lr))
+    step = jax.jit(algo.step)
+    init_key, key = jax.random.split(jax.random.key(seed))
+    state = algo.init(init_key)
+    curve, tests, seconds = [], [], []
+    for i in range(1, iterations + 1):
+        key, step_key = jax.random.split(key)
+        start = time.perf_counter()
+        state, metrics = step(state, step_key)
+        metrics = jax.device_get(metrics)
+        seconds.append(time.perf_counter() - start)
+        curve.append({"pre": float(metrics["pre_return"]),
+                      "post": float(metrics["post_return"])})
+        if i in test_at:
+            returns = np.asarray(test(state.meta_params, jax.random.key(TEST_SEED + 1)))
+            se = returns.std(0, ddof=1) / np.sqrt(len(returns))
+            tests.append({"iteration": i, "pre": float(returns[:, 0].mean()),
+                          "pre_se": float(se[0]), "post": float(returns[:, 1].mean()),
+                          "post_se": float(se[1])})
+            print(f"  {weighting} seed {seed} it {i}: pre {tests[-1]['pre']:.2f} "
+                  f"post {tests[-1]['post']:.2f} +- {tests[-1]['post_se']:.2f}", flush=True)
+        elif i % 50 == 0:
+            print(f"  {weighting} seed {seed} it {i}: training post {curve[-1]['post']:.2f}",
+                  flush=True)
+    return {"weighting": weighting, "seed": seed, "curve": curve, "tests": tests,
+            "compile_and_first_s": seconds[0],
+            "seconds_per_iteration": float(np.median(seconds[1:])) if iterations > 1 else None,
+            "protocol": {"tasks": test_tasks, "steps": 1, "episodes": episodes, "lr": lr,
+                         "task_seed": TEST_SEED}}
+
+
+def verdict(run: dict, target_at: int = 270, target: float | None = PEER["post"][270]) -> dict:
+    """The two targets for one run: the return at ``target_at`` against the peer's, and no
+    meta-test after 100 iterations worse than the best earlier one by > 2 s.e."""
+    tests = run["tests"]
+    drops = []
+    for k, t in enumerate(tests):
+        best = max((e for e in tests[:k]), key=lambda e: e["post"], default=None)
+        if t["iteration"] > 100 and best is not None:
+            margin = 2 * np.hypot(t["post_se"], best["post_se"])
+            if t["post"] < best["post"] - margin:
+                drops.append({"iteration": t["iteration"], "post": t["post"],
+                              "best_earlier": best["post"], "at": best["iteration"]})
+    at = next((t for t in tests if t["iteration"] == target_at), None)
+    meets = None if at is None or target is None else at["post"] >= target
+    return {"keeps_improving": not drops, "drops": drops, "meets_peer_at_270": meets}
+
+
+def table(runs: list[dict]) -> str:
+    """Markdown: one row per run, the post-adaptation return at each meta-test."""
+    iterations = sorted({t["iteration"] for r in runs for t in r["tests"]})
+    head = "| weighting | seed | " + " | ".join(f"{i} it." for i in iterations)
+    rows = [head + " | keeps improving | s/it |",
+            "|---" * (len(iterations) + 4) + "|"]
+    for r in runs:
+        by_it = {t["iteration"]: t for t in r["tests"]}
+        cells = [f"{by_it[i]['post']:.2f} +- {by_it[i]['post_se']:.2f}" if i in by_it else "-"
+                 for i in iterations]
+        v = verdict(r)
+        rows.append(f"| {r['weighting']} | {r['seed']} | " + " | ".join(cells)
+                    + f" | {'yes' if v['keeps_improving'] else 'no'} | "
+                    + f"{r['seconds_per_iteration']:.3f} |")
+    peer = [f"{PEER['post'][i]:.1f}" if i in PEER["post"] else "" for i in iterations]
+    rows.append(f"| {PEER['name']} | - | " + " | ".join(peer) + " | | |")
+    return "\n".join(rows)
+
+
+def plot(runs: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    colors = {"episode": "tab:blue", "step": "tab:red"}
+    for r in runs:
+        post = np.array([c["post"] for c in r["curve"]])
+        window = min(10, len(post))
+        smooth = np.convolve(post, np.ones(window) / window, mode="valid")
+        ax.plot(np.arange(window, len(post) + 1), smooth, color=colors.get(r["weighting"]),
+                alpha=0.35 + 0.3 * (r["seed"] % 2),
+                label=f"{r['weighting']}, seed {r['seed']} (training, 10-it. mean)")
+        its = [t["iteration"] for t in r["tests"]]
+        ax.errorbar(its, [t["post"] for t in r["tests"]], [t["post_se"] for t in r["tests"]],
+                    fmt="o", color=colors.get(r["weighting"]), capsize=3)
+    for i, value in PEER["post"].items():
+        ax.plot(i, value, "k*", markersize=11,
+                label=f"{PEER['name']} (meta-test)" if i == 270 else None)
+    ax.set_xlabel("meta-iteration")
+    ax.set_ylabel("post-adaptation return")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=str(HERE / "configs" / "reference.yaml"))
+    parser.add_argument("--iterations", type=int, default=500)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--weightings", nargs="+", default=["episode", "step"],
+                        choices=["episode", "step"])
+    parser.add_argument("--test-at", type=int, nargs="+", default=[40, 100, 270, 500])
+    parser.add_argument("--test-tasks", type=int, default=400)
+    parser.add_argument("--out", default=str(HERE / "results" / "long_run_reference.json"))
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in --out and run only the missing ones")
+    args = parser.parse_args()
+    if any(i < 1 or i > args.iterations for i in args.test_at):
+        parser.error(f"--test-at iterations must lie in 1..{args.iterations}")
+    if args.test_tasks < 2:
+        parser.error("--test-tasks must be at least 2 (standard errors)")
+    load_config(args.config)  # a bad file fails here, before any compilation
+
+    out = Path(args.out)
+    runs = json.loads(out.read_text())["runs"] if args.resume and out.is_file() else []
+    done = {(r["weighting"], r["seed"]) for r in runs}
+    command = "python benchmarks/long_run.py " + " ".join(
+        f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in vars(args).items() if k not in ("resume",))
+    for weighting in args.weightings:
+        for seed in args.seeds:
+            if (weighting, seed) in done:
+                continue
+            print(f"{weighting} weighting, seed {seed}: {args.iterations} iterations", flush=True)
+            runs.append(run_one(args.config, weighting, seed, args.iterations,
+                                sorted(args.test_at), args.test_tasks))
+            result = {"command": command, "config": args.config, "device": str(jax.devices()[0]),
+                      "runs": runs, "verdicts": [dict(weighting=r["weighting"], seed=r["seed"],
+                                                      **verdict(r)) for r in runs]}
+            tmp = out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(result, indent=1))
+            tmp.replace(out)
+    print(table(runs))
+    plot(runs, out.with_suffix(".png"), f"{Path(args.config).stem}: post-adaptation return")
+    print(f"wrote {out} and {out.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    jnp.zeros(())  # start the backend before timing
+    main()
