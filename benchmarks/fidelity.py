@@ -79,8 +79,8 @@ def main() -> None:
     for name, step_sizes in PROTOCOLS.items():
         runs = []
         for test_seed in range(args.test_seeds):
-            protocol = dataclasses.replace(config.meta_test, num_steps=3, step_sizes=step_sizes,
-                                           seed=10_000 + test_seed)
+            protocol = dataclasses.replace(config.meta_test_protocol(), num_steps=3,
+                                           step_sizes=step_sizes, seed=10_000 + test_seed)
             runs.append(meta_test(algo, params, protocol))
         runs = np.stack(runs)
         mean, sem = runs.mean(0), runs.std(0, ddof=1) / np.sqrt(len(runs))

@@ -37,19 +37,17 @@ TEST_SEED = 1_000_003  # the held-out task seed of metajax's meta-test
 
 
 def protocol(config) -> tuple[int, float]:
-    """Episodes per adaptation step and step size of the meta-test: the config's
-    ``meta_test`` values where it sets them, else the training's inner loop's."""
-    test = config.meta_test
-    episodes = test.num_episodes if test.num_episodes is not None else config.maml.num_episodes
-    lr = test.lr if test.lr is not None else config.maml.inner_lr
-    return int(episodes), float(lr)
+    """Episodes per adaptation step and the first step's size in the run's meta-test
+    protocol (the training's inner loop's unless the config's ``meta_test`` sets them)."""
+    test = config.meta_test_protocol()
+    return test.num_episodes, test.step_sizes[0] if test.step_sizes else test.lr
 
 
-def run_one(config_path: str, weighting: str, seed: int, iterations: int,
-            test_at: list[int], test_tasks: int) -> dict:
+def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
+            iterations: int, test_at: list[int], test_tasks: int) -> dict:
     """Trains one seed under one weighting; meta-tests at ``test_at``."""
-    config = load_config(config_path, [f"maml.loss_weighting={weighting}", f"seed={seed}",
-                                       f"num_iterations={iterations}"])
+    config = load_config(config_path, overrides + [
+        f"maml.loss_weighting={weighting}", f"seed={seed}", f"num_iterations={iterations}"])
     algo = build_algorithm(config)
     episodes, lr = protocol(config)
     tasks = algo.env.sample_tasks(jax.random.key(TEST_SEED), test_tasks)
@@ -84,7 +82,7 @@ def run_one(config_path: str, weighting: str, seed: int, iterations: int,
                          "task_seed": TEST_SEED}}
 
 
-def verdict(run: dict, target_at: int = 270, target: float | None = PEER["post"][270]) -> dict:
+def verdict(run: dict, target: float | None, target_at: int = 270) -> dict:
     """The two targets for one run: the return at ``target_at`` against the peer's, and no
     meta-test after 100 iterations worse than the best earlier one by > 2 s.e."""
     tests = run["tests"]
@@ -101,8 +99,9 @@ def verdict(run: dict, target_at: int = 270, target: float | None = PEER["post"]
     return {"keeps_improving": not drops, "drops": drops, "meets_peer_at_270": meets}
 
 
-def table(runs: list[dict]) -> str:
-    """Markdown: one row per run, the post-adaptation return at each meta-test."""
+def table(runs: list[dict], peer: dict | None) -> str:
+    """Markdown: one row per run, the post-adaptation return at each meta-test (and the
+    peer's, where it has one)."""
     iterations = sorted({t["iteration"] for r in runs for t in r["tests"]})
     head = "| weighting | seed | " + " | ".join(f"{i} it." for i in iterations)
     rows = [head + " | keeps improving | s/it |",
@@ -111,16 +110,17 @@ def table(runs: list[dict]) -> str:
         by_it = {t["iteration"]: t for t in r["tests"]}
         cells = [f"{by_it[i]['post']:.2f} +- {by_it[i]['post_se']:.2f}" if i in by_it else "-"
                  for i in iterations]
-        v = verdict(r)
+        v = verdict(r, peer and peer["post"][270])
         rows.append(f"| {r['weighting']} | {r['seed']} | " + " | ".join(cells)
                     + f" | {'yes' if v['keeps_improving'] else 'no'} | "
                     + f"{r['seconds_per_iteration']:.3f} |")
-    peer = [f"{PEER['post'][i]:.1f}" if i in PEER["post"] else "" for i in iterations]
-    rows.append(f"| {PEER['name']} | - | " + " | ".join(peer) + " | | |")
+    if peer:
+        cells = [f"{peer['post'][i]:.1f}" if i in peer["post"] else "" for i in iterations]
+        rows.append(f"| {peer['name']} | - | " + " | ".join(cells) + " | | |")
     return "\n".join(rows)
 
 
-def plot(runs: list[dict], path: Path, title: str) -> None:
+def plot(runs: list[dict], peer: dict | None, path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,9 +138,9 @@ def plot(runs: list[dict], path: Path, title: str) -> None:
         its = [t["iteration"] for t in r["tests"]]
         ax.errorbar(its, [t["post"] for t in r["tests"]], [t["post_se"] for t in r["tests"]],
                     fmt="o", color=colors.get(r["weighting"]), capsize=3)
-    for i, value in PEER["post"].items():
+    for i, value in (peer["post"] if peer else {}).items():
         ax.plot(i, value, "k*", markersize=11,
-                label=f"{PEER['name']} (meta-test)" if i == 270 else None)
+                label=f"{peer['name']} (meta-test)" if i == 270 else None)
     ax.set_xlabel("meta-iteration")
     ax.set_ylabel("post-adaptation return")
     ax.set_title(title)
@@ -154,6 +154,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(HERE / "configs" / "reference.yaml"))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides, e.g. algo=promp")
     parser.add_argument("--iterations", type=int, default=500)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--weightings", nargs="+", default=["episode", "step"],
@@ -168,29 +170,39 @@ def main() -> None:
         parser.error(f"--test-at iterations must lie in 1..{args.iterations}")
     if args.test_tasks < 2:
         parser.error("--test-tasks must be at least 2 (standard errors)")
-    load_config(args.config)  # a bad file fails here, before any compilation
+    load_config(args.config, args.set)  # a bad file or value fails here, before compiling
+    # the peer's figures are for the reference configuration as it is
+    peer = PEER if Path(args.config).name == "reference.yaml" and not args.set else None
 
     out = Path(args.out)
     runs = json.loads(out.read_text())["runs"] if args.resume and out.is_file() else []
     done = {(r["weighting"], r["seed"]) for r in runs}
     command = "python benchmarks/long_run.py " + " ".join(
         f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-        for k, v in vars(args).items() if k not in ("resume",))
+        for k, v in vars(args).items() if k != "resume" and v != []
+    ).replace(str(HERE.parent) + "/", "")
+
+    def write() -> None:  # after every run, so a stopped benchmark keeps what it measured
+        result = {"command": command, "config": args.config, "device": str(jax.devices()[0]),
+                  "overrides": args.set, "peer": peer, "runs": runs,
+                  "verdicts": [dict(weighting=r["weighting"], seed=r["seed"],
+                                    **verdict(r, peer and peer["post"][270])) for r in runs]}
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=1))
+        tmp.replace(out)
+
     for weighting in args.weightings:
         for seed in args.seeds:
             if (weighting, seed) in done:
                 continue
             print(f"{weighting} weighting, seed {seed}: {args.iterations} iterations", flush=True)
-            runs.append(run_one(args.config, weighting, seed, args.iterations,
+            runs.append(run_one(args.config, args.set, weighting, seed, args.iterations,
                                 sorted(args.test_at), args.test_tasks))
-            result = {"command": command, "config": args.config, "device": str(jax.devices()[0]),
-                      "runs": runs, "verdicts": [dict(weighting=r["weighting"], seed=r["seed"],
-                                                      **verdict(r)) for r in runs]}
-            tmp = out.with_suffix(".tmp")
-            tmp.write_text(json.dumps(result, indent=1))
-            tmp.replace(out)
-    print(table(runs))
-    plot(runs, out.with_suffix(".png"), f"{Path(args.config).stem}: post-adaptation return")
+            write()
+    if done:
+        write()  # --resume: the verdicts of this version, also for the runs kept
+    print(table(runs, peer))
+    plot(runs, peer, out.with_suffix(".png"), f"{Path(args.config).stem}: post-adaptation return")
     print(f"wrote {out} and {out.with_suffix('.png')}")
 
 

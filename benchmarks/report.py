@@ -79,6 +79,28 @@ def fidelity_section(fid: dict) -> list[str]:
     return rows
 
 
+def long_run_section(runs: dict[str, dict]) -> list[str]:
+    """Post-adaptation meta-test returns over whole runs, both loss weightings
+    (``long_run.py``), one table per configuration."""
+    from long_run import table
+
+    rows = ["## Long runs: does MAML-TRPO keep improving? (loss weighting)", "",
+            "Each run meta-tested on the same held-out tasks at fixed iterations: the mean "
+            "return after one adaptation step, +- its standard error over the tasks. "
+            "`episode`: losses averaged within each episode, then over episodes "
+            "(pytorch-maml-rl); `step`: over all steps (rllab, ProMP). 'keeps improving': no "
+            "meta-test after 100 iterations is worse than the best earlier one by more than 2 "
+            "standard errors.", ""]
+    for name, data in runs.items():
+        protocol = data["runs"][0]["protocol"]
+        rows += [f"### {name}", "",
+                 f"Command: `{data['command']}`. Meta-test: {protocol['tasks']} tasks, one step "
+                 f"of {protocol['episodes']} episodes at step size {protocol['lr']}. "
+                 f"Device: {data['device']}.", "", table(data["runs"], data.get("peer")), "",
+                 f"![{name}](results/{name}.png)", ""]
+    return rows
+
+
 def sinusoid_section(data: dict) -> list[str]:
     rows = ["## Few-shot sinusoid regression (MAML family on the shared core)", "",
             "Command: `python benchmarks/sinusoid.py` (MAML paper setup, 70,000 meta-iterations "
@@ -338,6 +360,10 @@ def main() -> None:
         lines += speed_section(speed)
     if (fid := _load("fidelity")) is not None:
         lines += fidelity_section(fid)
+    long_runs = {name: d for name in ("long_run_reference", "long_run_promp",
+                                      "long_run_maml_paper") if (d := _load(name)) is not None}
+    if long_runs:
+        lines += long_run_section(long_runs)
     if (sin := _load("sinusoid")) is not None:
         lines += sinusoid_section(sin)
     if (rl := _load("rl_family")) is not None:

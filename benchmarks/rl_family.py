@@ -13,7 +13,6 @@ own settings are its preset (`metajax.config.ALGORITHMS`).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -38,7 +37,7 @@ def run(env_id: str, algo_name: str, iterations: int):
     config = load_config(None, [f"env={env_id}", f"algo={algo_name}", *ENVS[env_id],
                                 "meta_test.num_tasks=40", "meta_test.num_steps=1"])
     algo = build_algorithm(config)
-    protocol = dataclasses.replace(config.meta_test, lr=config.maml.inner_lr)
+    protocol = config.meta_test_protocol()  # step size and episodes: the inner loop's
     state = algo.init(jax.random.key(0))
     step = jax.jit(algo.step).lower(state, jax.random.key(0)).compile()
     curve, start = [], time.perf_counter()

@@ -4,7 +4,7 @@ such as ``MetaState`` or ``RL2State``), restored into a template of the same str
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import jax
 import orbax.checkpoint as ocp
@@ -17,8 +17,15 @@ def _as_tree(state: State) -> dict[str, Any]:
     return serialization.to_state_dict(state)
 
 
-def manager(directory: str | Path, max_to_keep: int = 3) -> ocp.CheckpointManager:
-    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+def manager(directory: str | Path, max_to_keep: int = 3,
+            keep: Sequence[int] = ()) -> ocp.CheckpointManager:
+    """A manager that keeps the latest ``max_to_keep`` checkpoints and every step in
+    ``keep``."""
+    policies = ocp.checkpoint_managers
+    preserve = policies.LatestN(n=max_to_keep)
+    if keep:
+        preserve = policies.AnyPreservationPolicy([preserve, policies.CustomSteps(steps=keep)])
+    options = ocp.CheckpointManagerOptions(preservation_policy=preserve, create=True)
     return ocp.CheckpointManager(Path(directory).absolute(), options=options)
 
 
@@ -34,15 +41,28 @@ class CheckpointError(ValueError):
 
 def restore_latest(directory: str | Path, template: State) -> tuple[State, int]:
     """The latest checkpoint under ``directory`` restored into ``template``'s structure, and
-    its step; any failure is a one-line :class:`CheckpointError` (nothing is written)."""
+    its step; see :func:`restore`."""
+    return restore(directory, template)
+
+
+def restore(directory: str | Path, template: State,
+            step: int | None = None) -> tuple[State, int]:
+    """Checkpoint ``step`` (default: the latest) under ``directory`` restored into
+    ``template``'s structure, and its step; any failure, a missing step included, is a
+    one-line :class:`CheckpointError` (nothing is written)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CheckpointError(f"no checkpoints/ directory in {directory.parent}")
     mngr = manager(directory)
     try:
-        step = mngr.latest_step()
-        if step is None:
+        steps = sorted(mngr.all_steps())
+        if not steps:
             raise CheckpointError(f"no checkpoint found under {directory}")
+        if step is None:
+            step = steps[-1]
+        elif step not in steps:
+            raise CheckpointError(f"no checkpoint at step {step} under {directory}; "
+                                  f"available: {', '.join(map(str, steps))}")
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, _as_tree(template))
         try:
             tree = mngr.restore(step, args=ocp.args.StandardRestore(abstract))

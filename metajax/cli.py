@@ -1,6 +1,6 @@
 """Command line: ``metajax train [--config FILE] [--algo A] [--env E] [--seeds N] [key=value
 ...]``, ``metajax train --resume RUN_DIR`` and
-``metajax evaluate RUN_DIR [key=value ...]`` (also ``python -m metajax``)."""
+``metajax evaluate RUN_DIR [--step N] [key=value ...]`` (also ``python -m metajax``)."""
 
 from __future__ import annotations
 
@@ -29,15 +29,23 @@ def _parser() -> argparse.ArgumentParser:
     hosts.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address")
     hosts.add_argument("--num-processes", type=int)
     hosts.add_argument("--process-id", type=int)
-    evaluate = sub.add_parser("evaluate", help="meta-test a run's latest checkpoint")
+    evaluate = sub.add_parser("evaluate", help="meta-test a checkpoint of a run; writes "
+                                               "RUN_DIR/evaluations/step_<N>[_<k>].json")
     evaluate.add_argument("run_dir")
+    evaluate.add_argument("--step", type=int, metavar="N",
+                          help="the checkpoint of iteration N (default: the latest)")
     evaluate.add_argument("overrides", nargs="*", metavar="key=value",
                           help="meta-test protocol overrides, e.g. meta_test.num_steps=3")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "evaluate":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # key=value after --step: argparse ends the positionals at the first option
+        args.overrides += extra
     from metajax import distributed  # before anything starts a JAX backend
 
     if args.command == "train":
@@ -70,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from metajax.evaluate import evaluate_run
 
-            print(evaluate_run(args.run_dir, args.overrides).table)
+            evaluation = evaluate_run(args.run_dir, args.overrides, args.step)
+            print(f"{evaluation.report}\nwrote {evaluation.path}")
     except (ConfigError, CheckpointError) as err:
         print(f"metajax: error: {err}", file=sys.stderr)
         return 2

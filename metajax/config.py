@@ -27,6 +27,7 @@ from metajax.envs.trials import Trials
 from metajax.envs.registry import make, registered_envs
 from metajax.metrics_log import check_wandb
 from metajax.networks import ACTIVATIONS, POLICY_KINDS, Regressor, make_policy
+from metajax.protocol import DEFAULT_EPISODES, DEFAULT_LR, MetaTestConfig
 from metajax.recurrent import make_recurrent_policy
 
 
@@ -92,37 +93,6 @@ class PolicyConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class MetaTestConfig:
-    """Meta-test protocol: adapt 0..``num_steps`` VPG steps on fresh tasks from ``seed`` with
-    step size ``lr``, or one step size per step from ``step_sizes`` when given."""
-
-    num_tasks: int = 40
-    num_steps: int = 3
-    num_episodes: int = 20
-    lr: float = 0.1
-    step_sizes: tuple[float, ...] = ()
-    seed: int = 1_000_003
-
-    @property
-    def schedule(self) -> list[float]:
-        """The step size of each adaptation step."""
-        return list(self.step_sizes) if self.step_sizes else [self.lr] * self.num_steps
-
-    def __post_init__(self):
-        checks.positive("num_tasks", self.num_tasks, integer=True)
-        checks.non_negative_int("num_steps", self.num_steps)
-        checks.positive("num_episodes", self.num_episodes, integer=True)
-        checks.positive("lr", self.lr)
-        if self.step_sizes:
-            if len(self.step_sizes) != self.num_steps:
-                raise ValueError(f"step_sizes must list num_steps={self.num_steps} step sizes, "
-                                 f"got {list(self.step_sizes)}")
-            for size in self.step_sizes:
-                checks.positive("step_sizes", size)
-        checks.non_negative_int("seed", self.seed)
-
-
-@dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """A whole run; the defaults are the ``make demo`` run (reference MAML-TRPO, shortened)."""
 
@@ -134,6 +104,8 @@ class TrainConfig:
     run_name: str | None = None
     runs_dir: str = "runs"
     checkpoint_every: int = 50
+    checkpoint_at: tuple[int, ...] = ()  # also checkpoint these iterations, never pruned
+    log_every: int = 1  # progress line every n iterations when output is not a terminal
     devices: int = 1  # MAML family: shard the task axis over this many devices (0: all)
     seeds: int = 1  # independent meta-learners (seed, seed + 1, ...) in one vmapped run
     max_nonfinite: int = 3  # non-finite updates in a row (each skipped) before the run stops
@@ -161,6 +133,13 @@ class TrainConfig:
         checks.positive("num_iterations", self.num_iterations, integer=True)
         checks.non_negative_int("seed", self.seed)
         checks.positive("checkpoint_every", self.checkpoint_every, integer=True)
+        for step in self.checkpoint_at:
+            checks.positive("checkpoint_at", step, integer=True)
+            if step > self.num_iterations:
+                raise ValueError(f"checkpoint_at {step} is past num_iterations="
+                                 f"{self.num_iterations}")
+        object.__setattr__(self, "checkpoint_at", tuple(sorted(set(self.checkpoint_at))))
+        checks.positive("log_every", self.log_every, integer=True)
         checks.non_negative_int("devices", self.devices)
         checks.positive("max_nonfinite", self.max_nonfinite, integer=True)
         checks.positive("seeds", self.seeds, integer=True)
@@ -174,6 +153,21 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def meta_test_from_training(self) -> tuple[str, ...]:
+        """The ``meta_test`` fields left unset that follow the training's inner loop
+        (``lr`` -> ``maml.inner_lr``, ``num_episodes`` -> ``maml.num_episodes``)."""
+        if self.algo not in ALGORITHMS:
+            return ()
+        names = ("num_episodes",) if self.meta_test.step_sizes else ("lr", "num_episodes")
+        return tuple(name for name in names if getattr(self.meta_test, name) is None)
+
+    def meta_test_protocol(self) -> MetaTestConfig:
+        """The meta-test protocol in effect: ``meta_test`` with an unset step size and
+        episodes per step taken from ``maml`` (MAML family) or else 0.1 and 20."""
+        if self.algo in ALGORITHMS:
+            return self.meta_test.resolve(self.maml.inner_lr, self.maml.num_episodes)
+        return self.meta_test.resolve(DEFAULT_LR, DEFAULT_EPISODES)
 
 
 def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
@@ -207,7 +201,11 @@ def _default(field: dataclasses.Field) -> Any:
 
 
 def _coerce(name: str, value: Any, default: Any, annotation: str) -> Any:
-    """Checks ``value`` against the type of the field's default (its annotation if None)."""
+    """Checks ``value`` against the type of the field's default; a None default allows None
+    or the first type its annotation names (``float | None``)."""
+    expected = annotation if default is None else type(default).__name__
+    if default is None and value is not None:
+        default = {"float": 0.0, "int": 0}.get(annotation.split(" | ")[0], "")
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, int):
@@ -225,7 +223,6 @@ def _coerce(name: str, value: Any, default: Any, annotation: str) -> Any:
     else:
         ok = True
     if not ok:
-        expected = annotation if default is None else type(default).__name__
         raise ConfigError(f"{name} must be of type {expected}, got {value!r}")
     return value
 

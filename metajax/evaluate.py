@@ -1,9 +1,12 @@
 """Meta-test on fresh tasks from a held-out seed: the mean return after 0..k adaptation steps
-(gradient-based methods), or of each episode of one trial (RL^2, which adapts in memory)."""
+(gradient-based methods), or of each episode of one trial (RL^2, which adapts in memory), with
+its standard error over tasks; ``evaluate_run`` meta-tests any checkpoint of a run."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -23,32 +26,42 @@ from metajax.config import (Algorithm, ConfigError, MetaTestConfig, TrainConfig,
 def meta_test(algo: Algorithm, meta, protocol: MetaTestConfig) -> np.ndarray:
     """Mean return over ``protocol.num_tasks`` held-out tasks after 0..``num_steps`` steps;
     for RL^2, the mean return of each episode of a trial; for a deep-RL learner, its greedy
-    return after training (one environment) or before and after fine-tuning (meta-init)."""
+    return after training (one environment) or before and after fine-tuning (meta-init).
+    ``protocol`` must be resolved (``TrainConfig.meta_test_protocol``)."""
+    return meta_test_tasks(algo, meta, protocol)[0]
+
+
+def meta_test_tasks(algo: Algorithm, meta,
+                    protocol: MetaTestConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`meta_test`'s means and the per-task values behind them (``[tasks, k]``), or
+    None for the deep-RL learners, which report only a mean."""
     key = jax.random.key(protocol.seed)
     if isinstance(algo, (SingleTaskRun, MetaInitRun)):
         run = _compiled_agent_test(algo, protocol.num_tasks, protocol.num_episodes)
-        return np.asarray(run(meta, key))
+        return np.asarray(run(meta, key)), None
     task_key, run_key = jax.random.split(key)
     if isinstance(algo, RL2):
         tasks = algo.env.env.sample_tasks(task_key, protocol.num_tasks)
-        return np.asarray(_compiled_trial_test(algo)(meta, tasks, run_key))
-    tasks = algo.env.sample_tasks(task_key, protocol.num_tasks)
-    lrs = jnp.asarray(protocol.schedule, jnp.float32).reshape(protocol.num_steps)
-    run = _compiled_meta_test(algo, protocol.num_steps, protocol.num_episodes)
-    return np.asarray(run(meta, tasks, run_key, lrs))
+        per_task = np.asarray(_compiled_trial_test(algo)(meta, tasks, run_key))
+    else:
+        tasks = algo.env.sample_tasks(task_key, protocol.num_tasks)
+        lrs = jnp.asarray(protocol.schedule, jnp.float32).reshape(protocol.num_steps)
+        run = _compiled_meta_test(algo, protocol.num_steps, protocol.num_episodes)
+        per_task = np.asarray(run(meta, tasks, run_key, lrs))
+    return per_task.mean(0), per_task
 
 
 @lru_cache(maxsize=32)
 def _compiled_meta_test(algo, num_steps: int, num_episodes: int):
-    """One jitted meta-test per (algorithm, steps, episodes): protocols that differ only in
-    step sizes, seeds or task count reuse it instead of re-tracing."""
-    jitted = jax.jit(algo.meta_test, static_argnums=(3, 4))
+    """One jitted per-task meta-test per (algorithm, steps, episodes): protocols that differ
+    only in step sizes, seeds or task count reuse it instead of re-tracing."""
+    jitted = jax.jit(algo.meta_test_per_task, static_argnums=(3, 4))
     return lambda meta, tasks, key, lrs: jitted(meta, tasks, key, num_steps, num_episodes, lrs)
 
 
 @lru_cache(maxsize=8)
 def _compiled_trial_test(algo: RL2):
-    return jax.jit(algo.meta_test)
+    return jax.jit(algo.evaluate)
 
 
 @lru_cache(maxsize=8)
@@ -56,8 +69,10 @@ def _compiled_agent_test(algo: SingleTaskRun | MetaInitRun, num_tasks: int, num_
     return jax.jit(lambda meta, key: algo.meta_test(meta, key, num_tasks, num_episodes))
 
 
-def describe_meta_test(algo: Algorithm, protocol: MetaTestConfig) -> str:
-    """One line saying what the meta-test measures."""
+def describe_meta_test(algo: Algorithm, config: TrainConfig) -> str:
+    """One line saying what the meta-test measures, and where its step size and episodes per
+    step come from (the training's inner loop or ``meta_test``)."""
+    protocol = config.meta_test_protocol()
     if isinstance(algo, SingleTaskRun):
         return (f"test: greedy policy over {protocol.num_episodes} episodes "
                 f"(seed {protocol.seed}):")
@@ -67,22 +82,29 @@ def describe_meta_test(algo: Algorithm, protocol: MetaTestConfig) -> str:
                 "before and after one fine-tuning run of the inner budget:")
     if isinstance(algo, RL2):
         return f"meta-test on {where}, one trial of {algo.env.num_episodes} episodes each):"
+    inherited = config.meta_test_from_training()
+    lr_from = "the training's maml.inner_lr" if "lr" in inherited else (
+        "meta_test.step_sizes" if protocol.step_sizes else "meta_test.lr")
+    episodes_from = ("the training's maml.num_episodes" if "num_episodes" in inherited
+                     else "meta_test.num_episodes")
     return (f"meta-test on {where}, {protocol.num_episodes} episodes per step, step sizes "
-            f"{protocol.schedule}):")
+            f"{protocol.schedule}; step size from {lr_from}, episodes from {episodes_from}):")
 
 
 def format_table(returns: Sequence[float], published: Sequence[float] | None = None,
                  header: str = "mean return", index: str = "adaptation steps",
-                 first: int = 0) -> str:
-    """A markdown table with one row per adaptation step (or per episode, from ``first``)."""
-    header = f"| {index} | {header} |" + (" published |" if published else "")
-    rule = "|---|---|" + ("---|" if published else "")
-    rows = [header, rule]
+                 first: int = 0, errors: Sequence[float] | None = None) -> str:
+    """A markdown table with one row per adaptation step (or per episode, from ``first``),
+    with a standard-error column when ``errors`` are given."""
+    columns = [index, header] + ["s.e."] * (errors is not None) + ["published"] * bool(published)
+    rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for i, value in enumerate(returns):
-        row = f"| {i + first} | {value:.2f} |"
+        cells = [str(i + first), f"{value:.2f}"]
+        if errors is not None:
+            cells.append("n/a" if np.isnan(errors[i]) else f"{errors[i]:.2f}")
         if published:
-            row += f" {published[i]:.1f} |" if i < len(published) else " |"
-        rows.append(row)
+            cells.append(f"{published[i]:.1f}" if i < len(published) else "")
+        rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -102,11 +124,61 @@ def report_style(algo) -> dict:
             "first": 0, "ylabel": ylabel}
 
 
-def format_meta_test(algo, returns: Sequence[float]) -> str:
-    """The meta-test table with the algorithm's own row and column names."""
+class MetaTestResult(NamedTuple):
+    """A run's meta-test: the mean over seeds, each seed's, and the standard error over tasks
+    (None for learners that give no per-task values)."""
+
+    returns: np.ndarray  # [k]
+    per_seed: np.ndarray  # [seeds, k]
+    errors: np.ndarray | None  # [k]; NaN with a single task
+
+
+def format_meta_test(algo, result: MetaTestResult) -> str:
+    """The meta-test table with the algorithm's own row and column names, and with several
+    seeds their spread."""
     style = report_style(algo)
-    return format_table(returns, header=style["ylabel"], index=style["index"],
-                        first=style["first"])
+    table = format_table(result.returns, header=style["ylabel"], index=style["index"],
+                         first=style["first"], errors=result.errors)
+    if len(result.per_seed) == 1:
+        return table
+    return (f"{table}\n(mean over {len(result.per_seed)} seeds; spread (std): "
+            f"{', '.join(f'{x:.2f}' for x in result.per_seed.std(0))})")
+
+
+def standard_error(per_task: np.ndarray) -> np.ndarray:
+    """The standard error over tasks of the mean over seeds and tasks of ``[seeds, tasks,
+    k]`` values (each seed's std over tasks, ddof 1, over sqrt(tasks)); NaN with one task."""
+    seeds, tasks = per_task.shape[:2]
+    if tasks < 2:
+        return np.full(per_task.shape[2:], np.nan)
+    per_seed = per_task.std(1, ddof=1) / np.sqrt(tasks)
+    return np.sqrt((per_seed**2).sum(0)) / seeds
+
+
+def finite_or_none(value) -> float | None:
+    """``value`` as a float, or None (JSON null) when it is NaN or infinite."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def json_values(values) -> list:
+    """An array as (nested) lists of floats, NaN and infinities as None (JSON null)."""
+    return [json_values(v) if np.ndim(v) else finite_or_none(v) for v in values]
+
+
+def result_record(config: TrainConfig, result: MetaTestResult, iteration: int) -> dict:
+    """The JSON record of a meta-test (NaN written as null): the protocol in effect, which of
+    its fields follow the training, the checkpoint's iteration and the results."""
+    protocol = config.meta_test_protocol()
+    return {
+        "protocol": dataclasses.asdict(protocol),
+        "from_training": list(config.meta_test_from_training()),
+        "iteration": iteration,
+        "num_tasks": protocol.num_tasks,
+        "returns": json_values(result.returns),
+        "standard_errors": None if result.errors is None else json_values(result.errors),
+        **({"per_seed": json_values(result.per_seed)} if config.seeds > 1 else {}),
+    }
 
 
 def write_json_atomic(path: Path, data) -> None:
@@ -125,13 +197,16 @@ def load_run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Train
     return from_dict(TrainConfig, merge(data, parse_overrides(overrides)))
 
 
-def meta_test_seeds(algo: Algorithm, meta, config: TrainConfig) -> np.ndarray:
-    """:func:`meta_test` of each seed's params (``[seeds, ...]``; a run with ``seeds`` > 1
-    stacks them on a leading axis)."""
-    if config.seeds == 1:
-        return meta_test(algo, meta, config.meta_test)[None]
-    return np.stack([meta_test(algo, jax.tree.map(lambda x: x[s], meta), config.meta_test)
-                     for s in range(config.seeds)])
+def meta_test_seeds(algo: Algorithm, meta, config: TrainConfig) -> MetaTestResult:
+    """:func:`meta_test` of each seed's params (a run with ``seeds`` > 1 stacks them on a
+    leading axis) under the run's effective protocol, with the standard error over tasks."""
+    protocol = config.meta_test_protocol()
+    seeds = [meta] if config.seeds == 1 else [jax.tree.map(lambda x: x[s], meta)
+                                               for s in range(config.seeds)]
+    runs = [meta_test_tasks(algo, params, protocol) for params in seeds]
+    per_seed = np.stack([means for means, _ in runs])
+    errors = None if runs[0][1] is None else standard_error(np.stack([t for _, t in runs]))
+    return MetaTestResult(per_seed.mean(0), per_seed, errors)
 
 
 def state_template(algo: Algorithm, config: TrainConfig):
@@ -141,24 +216,41 @@ def state_template(algo: Algorithm, config: TrainConfig):
 
 
 class RunEvaluation(NamedTuple):
-    returns: np.ndarray
-    table: str
+    result: MetaTestResult
+    iteration: int
+    path: Path  # the evaluations/ file written
+    report: str  # the protocol line, the checkpoint's iteration and the table
 
 
-def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> RunEvaluation:
-    """Restores a run's latest checkpoint and meta-tests it with its (overridden)
-    ``meta_test`` protocol; writes ``meta_test.json`` in the run directory."""
+def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = (),
+                 step: int | None = None) -> RunEvaluation:
+    """Restores checkpoint ``step`` of a run (default: the latest) and meta-tests it with its
+    (overridden) effective protocol; writes ``evaluations/step_<N>[_<k>].json``, a new file
+    for every evaluation (the training's ``meta_test.json`` is left alone)."""
     run_dir = Path(run_dir)
     config = load_run_config(run_dir, overrides)
     algo = build_algorithm(config)
-    state, step = checkpoint.restore_latest(run_dir / "checkpoints",
-                                            state_template(algo, config))
-    per_seed = meta_test_seeds(algo, state.meta_params, config)
-    returns = per_seed.mean(0)
-    write_json_atomic(run_dir / "meta_test.json", {
-        "protocol": config.to_dict()["meta_test"],
-        "iteration": step,
-        "returns": [float(r) for r in returns],
-        **({"per_seed": per_seed.tolist()} if config.seeds > 1 else {}),
-    })
-    return RunEvaluation(returns, format_meta_test(algo, returns))
+    state, iteration = checkpoint.restore(run_dir / "checkpoints",
+                                          state_template(algo, config), step)
+    result = meta_test_seeds(algo, state.meta_params, config)
+    path = _new_evaluation_path(run_dir, iteration)
+    write_json_atomic(path, {**result_record(config, result, iteration),
+                             "overrides": list(overrides)})
+    report = (f"{describe_meta_test(algo, config)}\ncheckpoint: iteration {iteration} of "
+              f"{config.num_iterations}\n{format_meta_test(algo, result)}")
+    return RunEvaluation(result, iteration, path, report)
+
+
+def _new_evaluation_path(run_dir: Path, iteration: int) -> Path:
+    """The first free ``evaluations/step_<N>[_<k>].json``, claimed by creating it, so that an
+    evaluation never overwrites another (nor a concurrent one)."""
+    folder = run_dir / "evaluations"
+    folder.mkdir(exist_ok=True)
+    k = 1
+    while True:
+        path = folder / (f"step_{iteration}.json" if k == 1 else f"step_{iteration}_{k}.json")
+        try:
+            path.open("x").close()
+            return path
+        except FileExistsError:
+            k += 1

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import statistics
 import time
 from pathlib import Path
@@ -27,9 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from metajax import checkpoint
 from metajax.config import Algorithm, ConfigError, TrainConfig, build_algorithm
-from metajax.evaluate import (describe_meta_test, format_meta_test, load_run_config,
-                              meta_test_seeds, report_style, state_template,
-                              write_json_atomic)
+from metajax.evaluate import (describe_meta_test, finite_or_none, format_meta_test,
+                              load_run_config, meta_test_seeds, report_style, result_record,
+                              state_template, write_json_atomic)
 from metajax.guards import NONFINITE, Interrupted, guard_nonfinite, stop_on_signals
 from metajax.metrics_log import MetricsLog
 from metajax.plotting import plot_learning_curves
@@ -114,11 +113,6 @@ def resume(run_dir: str | Path, console: Console | None = None) -> TrainResult:
     return _run(algo, config, run_dir, state, done, records, console or Console())
 
 
-def _finite_or_none(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def _record(i: int, metrics: dict, flags: np.ndarray, names: list[str], seconds: float) -> dict:
     """A JSON-safe metrics line: non-finite values become null, plus ``skipped`` (how many
     seeds skipped the update) and the names of the non-finite quantities. With several
@@ -130,9 +124,9 @@ def _record(i: int, metrics: dict, flags: np.ndarray, names: list[str], seconds:
             continue
         v = np.asarray(v, dtype=np.float64)
         if v.ndim:
-            per_seed[k] = [_finite_or_none(x) for x in v]
-            record[f"{k}_std"] = _finite_or_none(v.std())
-        record[k] = _finite_or_none(v.mean())
+            per_seed[k] = [finite_or_none(x) for x in v]
+            record[f"{k}_std"] = finite_or_none(v.std())
+        record[k] = finite_or_none(v.mean())
     record["skipped"] = int(flags.any(axis=1).sum())
     if flags.any():
         record["nonfinite"] = [name for name, bad in zip(names, flags.any(axis=0)) if bad]
@@ -159,10 +153,9 @@ def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
     console.print(f"[bold]metajax[/] {config.algo} on {config.env}: run dir {run_dir}, "
                   f"{action} compiled in {compile_seconds:.1f} s")
 
-    ckpt = checkpoint.manager(run_dir / "checkpoints")
+    ckpt = checkpoint.manager(run_dir / "checkpoints", keep=config.checkpoint_at)
     durations, in_a_row = [], np.zeros(config.seeds, int)
     n = config.num_iterations
-    log_every = max(1, n // 10)
     progress = Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(),
         MofNCompleteColumn(), TextColumn("{task.fields[returns]}"), TimeRemainingColumn(),
@@ -191,10 +184,11 @@ def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
                 pre, post = algo.score_names
                 returns = f"{pre} {_fmt(record[pre])}  {post} {_fmt(record[post])}"
                 progress.update(bar, advance=1, returns=returns)
-                if not console.is_terminal and ((i + 1) % log_every == 0 or i == first):
+                if not console.is_terminal and ((i + 1) % config.log_every == 0 or i == first):
                     console.print(f"iteration {i + 1:5d}/{n}  {returns}  "
                                   f"({durations[-1]:.2f} s)")
-                if (i + 1) % config.checkpoint_every == 0 or i + 1 == n or signals:
+                if ((i + 1) % config.checkpoint_every == 0 or i + 1 in config.checkpoint_at
+                        or i + 1 == n or signals):
                     checkpoint.save(ckpt, i + 1, state)
                 if signals:
                     ckpt.wait_until_finished()
@@ -218,22 +212,16 @@ def _local(tree):
 
 def _finish(algo, config, run_dir, state, records, durations, compile_seconds, console):
     style = report_style(algo)
-    console.print(describe_meta_test(algo, config.meta_test))
-    per_seed = meta_test_seeds(algo, _local(state.meta_params), config)
-    returns = per_seed.mean(0)
-    console.print(format_meta_test(algo, returns))
-    if config.seeds > 1:
-        console.print(f"(mean over {config.seeds} seeds; spread (std): "
-                      f"{', '.join(f'{x:.2f}' for x in per_seed.std(0))})")
+    console.print(describe_meta_test(algo, config))
+    result = meta_test_seeds(algo, _local(state.meta_params), config)
+    returns = result.returns
+    console.print(format_meta_test(algo, result))
     seconds_per_iteration = statistics.median(durations) if durations else float("nan")
     if not _is_main():
         return TrainResult(run_dir, state, records, returns, compile_seconds,
                            seconds_per_iteration)
-    write_json_atomic(run_dir / "meta_test.json", {
-        "protocol": config.to_dict()["meta_test"], "iteration": config.num_iterations,
-        "returns": [float(r) for r in returns],
-        **({"per_seed": per_seed.tolist()} if config.seeds > 1 else {}),
-    })
+    write_json_atomic(run_dir / "meta_test.json",
+                      result_record(config, result, config.num_iterations))
     write_json_atomic(run_dir / "summary.json", {
         "compile_seconds": compile_seconds,
         "median_seconds_per_iteration": seconds_per_iteration,

@@ -55,7 +55,9 @@ def test_cli_dqn_on_cartpole_writes_a_run_and_evaluates(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(run)]) == 0
     assert "| training runs | mean return |" in capsys.readouterr().out
-    assert json.loads((run / "meta_test.json").read_text())["returns"] == pytest.approx(tested)
+    evaluated = json.loads((run / "evaluations" / "step_2.json").read_text())
+    assert evaluated["returns"] == pytest.approx(tested)
+    assert evaluated["standard_errors"] is None  # a single greedy-policy mean
 
 
 def test_cli_meta_init_a2c_on_cartpole_dynamics(tmp_path):

@@ -108,13 +108,16 @@ def test_cli_train_evaluate_and_no_overwrite(tmp_path, capsys):
     state = checkpoint.restore_latest(run / "checkpoints", algo.init(jax.random.key(0)))[0]
     assert int(state.iteration) == 2
 
-    # evaluate re-runs the same protocol on the checkpoint and prints the table
+    # evaluate re-runs the same protocol on the checkpoint, prints the table and writes its
+    # own file, leaving the training's meta_test.json alone
     capsys.readouterr()
+    before = (run / "meta_test.json").read_text()
     assert main(["evaluate", str(run)]) == 0
     out = capsys.readouterr().out
-    assert "| adaptation steps | mean return |" in out
-    np.testing.assert_allclose(json.loads((run / "meta_test.json").read_text())["returns"],
-                               trained, rtol=1e-5)
+    assert "| adaptation steps | mean return | s.e. |" in out
+    evaluated = json.loads((run / "evaluations" / "step_2.json").read_text())
+    np.testing.assert_allclose(evaluated["returns"], trained, rtol=1e-5)
+    assert (run / "meta_test.json").read_text() == before
 
     # a second start with the same name fails before touching the earlier run
     before = (run / "metrics.jsonl").read_text()

@@ -1,5 +1,8 @@
-"""Learning: a short MAML-TRPO run on Navigation2D adapts clearly on held-out tasks."""
+"""Learning: MAML-TRPO at the reference configuration adapts clearly on held-out tasks and keeps
+improving over a run long enough to show drift (per-step loss weighting peaked near iteration
+90 and then fell by about 5 points by iteration 150: issue 20)."""
 
+import numpy as np
 import pytest
 from rich.console import Console
 
@@ -8,15 +11,19 @@ from metajax.train import train
 
 
 @pytest.mark.slow
-def test_short_maml_run_improves_after_adaptation(tmp_path):
+def test_maml_trpo_adapts_and_keeps_improving(tmp_path):
     config = load_config(None, [
-        "num_iterations=30", f"runs_dir={tmp_path}", "run_name=learn",
-        "meta_test.num_tasks=20", "meta_test.num_steps=1",
+        "num_iterations=150", f"runs_dir={tmp_path}", "run_name=learn",
+        "meta_test.num_tasks=40", "meta_test.num_steps=1",
     ])
     result = train(config, Console(quiet=True))
     pre, post = result.meta_test_returns
-    first = result.records[0]
+    post_curve = np.array([r["post_return"] for r in result.records])
     # adaptation helps clearly on held-out tasks ...
     assert post > pre + 5.0, (pre, post)
-    # ... and meta-training improved the post-adaptation return (random init: about -80)
-    assert post > first["post_return"] + 20.0, (first["post_return"], post)
+    # ... meta-training improved the post-adaptation return (random init: about -80) ...
+    assert post > post_curve[0] + 30.0, (post_curve[0], post)
+    # ... and it is still improving late in the run: the last 20 iterations are not worse
+    # than the 20 around iteration 60 (each window averages 400 task samples)
+    around_60, late = post_curve[50:70].mean(), post_curve[130:150].mean()
+    assert late >= around_60 - 0.5, (around_60, late)

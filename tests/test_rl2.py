@@ -142,6 +142,7 @@ def test_cli_trains_rl2_then_evaluates_the_checkpoint(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| episode of the trial | mean return |" in out
     assert main(["evaluate", str(run)]) == 0
-    assert "| 3 |" in capsys.readouterr().out
-    np.testing.assert_allclose(json.loads((run / "meta_test.json").read_text())["returns"],
-                               trained, rtol=1e-6)
+    assert "| episode of the trial | mean return | s.e. |" in capsys.readouterr().out
+    evaluated = json.loads((run / "evaluations" / "step_2.json").read_text())
+    np.testing.assert_allclose(evaluated["returns"], trained, rtol=1e-6)
+    assert len(evaluated["standard_errors"]) == 3

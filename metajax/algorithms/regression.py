@@ -113,6 +113,13 @@ class FewShotRegression:
         """Mean query MSE over ``tasks`` after 0..``num_steps`` steps on ``shots`` support
         points, each step with step size ``lr`` (scalar or per step; default ``inner_lr``):
         ``[num_steps + 1]``. ``num_episodes`` is unused (the RL learners' signature)."""
+        return jnp.mean(self.meta_test_per_task(meta, tasks, key, num_steps, num_episodes, lr,
+                                                num_query), axis=0)
+
+    def meta_test_per_task(self, meta, tasks, key: jax.Array, num_steps: int,
+                           num_episodes: int = 0, lr: float | jax.Array | None = None,
+                           num_query: int = 100) -> jax.Array:
+        """:meth:`meta_test` before the mean over tasks: ``[tasks, num_steps + 1]``."""
         del num_episodes
         c = self.config
         scales = jnp.broadcast_to((c.inner_lr if lr is None else lr) / c.inner_lr, (num_steps,))
@@ -134,7 +141,7 @@ class FewShotRegression:
             return jnp.concatenate([self.loss(params, query)[None], mses])
 
         num_tasks = jax.tree.leaves(tasks)[0].shape[0]
-        return jnp.mean(jax.vmap(per_task)(tasks, jax.random.split(key, num_tasks)), axis=0)
+        return jax.vmap(per_task)(tasks, jax.random.split(key, num_tasks))
 
     def train(self, state: MetaState, key: jax.Array, num_iterations: int):
         """``num_iterations`` steps in one ``lax.scan`` (jit it): returns the final state and
