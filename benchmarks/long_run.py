@@ -75,7 +75,8 @@ def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
         elif i % 50 == 0:
             print(f"  {weighting} seed {seed} it {i}: training post {curve[-1]['post']:.2f}",
                   flush=True)
-    return {"weighting": weighting, "seed": seed, "curve": curve, "tests": tests,
+    return {"weighting": weighting, "seed": seed, "iterations": iterations, "curve": curve,
+            "tests": tests,
             "compile_and_first_s": seconds[0],
             "seconds_per_iteration": float(np.median(seconds[1:])) if iterations > 1 else None,
             "protocol": {"tasks": test_tasks, "steps": 1, "episodes": episodes, "lr": lr,
@@ -175,15 +176,19 @@ def main() -> None:
     peer = PEER if Path(args.config).name == "reference.yaml" and not args.set else None
 
     out = Path(args.out)
-    runs = json.loads(out.read_text())["runs"] if args.resume and out.is_file() else []
+    previous = json.loads(out.read_text()) if args.resume and out.is_file() else {}
+    runs = previous.get("runs", [])
     done = {(r["weighting"], r["seed"]) for r in runs}
     command = "python benchmarks/long_run.py " + " ".join(
         f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
         for k, v in vars(args).items() if k != "resume" and v != []
     ).replace(str(HERE.parent) + "/", "")
+    # every invocation that wrote runs into this file (--resume adds to it)
+    commands = [c.replace(str(HERE.parent) + "/", "") for c in previous.get(
+        "commands", [previous["command"]] if "command" in previous else [])]
 
     def write() -> None:  # after every run, so a stopped benchmark keeps what it measured
-        result = {"command": command, "config": args.config, "device": str(jax.devices()[0]),
+        result = {"commands": commands, "config": args.config, "device": str(jax.devices()[0]),
                   "overrides": args.set, "peer": peer, "runs": runs,
                   "verdicts": [dict(weighting=r["weighting"], seed=r["seed"],
                                     **verdict(r, peer and peer["post"][270])) for r in runs]}
@@ -196,6 +201,7 @@ def main() -> None:
             if (weighting, seed) in done:
                 continue
             print(f"{weighting} weighting, seed {seed}: {args.iterations} iterations", flush=True)
+            commands += [command] if command not in commands else []
             runs.append(run_one(args.config, args.set, weighting, seed, args.iterations,
                                 sorted(args.test_at), args.test_tasks))
             write()

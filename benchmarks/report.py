@@ -93,8 +93,9 @@ def long_run_section(runs: dict[str, dict]) -> list[str]:
             "standard errors.", ""]
     for name, data in runs.items():
         protocol = data["runs"][0]["protocol"]
+        commands = "; ".join(f"`{c}`" for c in data["commands"])
         rows += [f"### {name}", "",
-                 f"Command: `{data['command']}`. Meta-test: {protocol['tasks']} tasks, one step "
+                 f"Commands: {commands}. Meta-test: {protocol['tasks']} tasks, one step "
                  f"of {protocol['episodes']} episodes at step size {protocol['lr']}. "
                  f"Device: {data['device']}.", "", table(data["runs"], data.get("peer")), "",
                  f"![{name}](results/{name}.png)", ""]
