@@ -11,13 +11,19 @@ import jax
 import jax.numpy as jnp
 
 
+def time_features(valid: jax.Array, time_scale: float = 100.0) -> jax.Array:
+    """The time part ``[t/s, (t/s)^2, (t/s)^3, 1]`` of the features, ``[E, T, 4]`` for
+    ``valid [E, T]`` (zero outside the episodes); alone, ProMP's ``LinearTimeBaseline``."""
+    t = jnp.broadcast_to(jnp.arange(valid.shape[-1], dtype=valid.dtype), valid.shape)
+    t = (t * valid / time_scale)[..., None]
+    return jnp.concatenate([t, t**2, t**3, valid[..., None]], axis=-1)
+
+
 def features(obs: jax.Array, valid: jax.Array, time_scale: float = 100.0) -> jax.Array:
     """Features for episodes ``obs [E, T, d]`` and ``valid [E, T]``: ``[E, T, 2d + 4]``."""
     obs = obs.reshape(obs.shape[:2] + (-1,))
-    t = jnp.broadcast_to(jnp.arange(obs.shape[1], dtype=obs.dtype), valid.shape)
-    t = (t * valid / time_scale)[..., None]
-    ones = valid[..., None]
-    return jnp.concatenate([obs, obs**2, t, t**2, t**3, ones], axis=-1)
+    time = time_features(valid.astype(obs.dtype), time_scale)
+    return jnp.concatenate([obs, obs**2, time], axis=-1)
 
 
 def fit(

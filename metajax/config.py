@@ -59,6 +59,10 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
     "emaml": {"exploration": True},
     "dice": {"estimator": "dice"},
 }
+# Reptile needs several inner steps (with one it is joint training: Nichol et al. 2018), each
+# on fresh samples in RL; its outer step: near 1 in RL, 0.01 on sinusoids (0.1 diverged)
+REPTILE_RL: dict[str, Any] = {"inner_steps": 5, "outer_lr": 1.0}
+REPTILE_SUPERVISED: dict[str, Any] = {"inner_steps": 5, "outer_lr": 0.01}
 # meta-gradient estimators of the RL objective: no meaning for supervised regression
 RL_ONLY = ("promp", "emaml", "dice")
 # memory-based meta-RL: a recurrent policy over trials (``rl2.*`` settings)
@@ -295,10 +299,8 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
                      {"ppo": {"algo": algo}} if algo != "dqn" else {})
     if algo in ALGORITHMS:
         presets = dict(ALGORITHMS[algo])
-        if algo == "reptile":  # outer step size; on sinusoids 5 inner steps (0.1 diverged)
-            presets["outer_lr"] = 0.1
-            if data.get("env") in SUPERVISED:
-                presets.update(outer_lr=0.01, inner_steps=5)
+        if algo == "reptile":
+            presets.update(REPTILE_SUPERVISED if data.get("env") in SUPERVISED else REPTILE_RL)
         base = merge(base, {"maml": presets})
         if algo == "cavia":
             base = merge(base, {"policy": {"context_dim": 5}})

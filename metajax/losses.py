@@ -5,9 +5,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from metajax import baselines
 from metajax.batch import Batch
 from metajax.distributions import Distribution
-from metajax.estimators import weighted_mean
+from metajax.estimators import normalize, weighted_mean
 from metajax.networks import Policy
 
 
@@ -34,11 +35,13 @@ def lvc_loss(policy: Policy, params, batch: Batch) -> jax.Array:
 
 
 def dice_loss(policy: Policy, params, batch: Batch) -> jax.Array:
-    """DiCE with a baseline (Foerster et al. 2018; Mao et al. 2019): per episode
+    """DiCE with a baseline (Foerster et al. 2018; Mao et al. 2019), the raw form
+    (``dice_form="raw"``): per episode
     ``sum_t gamma^t [box(sum_{k<=t} log pi_k) r_t + (1 - box(log pi_t)) b_t]``, negated and
     averaged over episodes. Unbiased derivatives of every order of the expected discounted
-    return; raw rewards, so its scale (and a good ``inner_lr``) differs from VPG's. A sum over
-    each episode's steps (the return), so every episode counts once under either loss
+    return; raw rewards summed over the horizon, so its inner gradient is far larger than
+    VPG's (over 600x on Navigation2D at initialisation) and needs its own ``inner_lr``. A sum
+    over each episode's steps (the return), so every episode counts once under either loss
     weighting."""
     log_prob = policy.log_prob(params, batch.obs, batch.action) * batch.valid
     discount = batch.gamma ** jnp.arange(log_prob.shape[-1], dtype=log_prob.dtype)
@@ -46,6 +49,42 @@ def dice_loss(policy: Policy, params, batch: Batch) -> jax.Array:
     per_step = discount * (magic_box(dependencies) * batch.reward
                            + (1.0 - magic_box(log_prob)) * batch.value) * batch.valid
     return -jnp.mean(jnp.sum(per_step, axis=-1))
+
+
+def dice_adjusted_rewards(batch: Batch, normalize_advantages: bool = True) -> jax.Array:
+    """ProMP's ``DiceSampleProcessor`` for one task's ``[episodes, T]`` batch: the discounted
+    rewards ``gamma^t r_t`` less a cubic in ``t`` fitted to them over the valid steps (ProMP's
+    ``LinearTimeBaseline``), standardised under ``batch.weight`` if ``normalize_advantages``;
+    zero outside the episodes. Data, not differentiated."""
+    valid = batch.valid
+    discount = batch.gamma ** jnp.arange(valid.shape[-1], dtype=valid.dtype)
+    discounted = discount * batch.reward * valid
+    feats = baselines.time_features(valid)
+    time_baseline = baselines.predict(baselines.fit(feats, discounted, valid), feats)
+    adjusted = (discounted - time_baseline) * valid
+    if normalize_advantages:
+        adjusted = normalize(adjusted, batch.weight)
+    return jax.lax.stop_gradient(adjusted)
+
+
+def normalized_dice_loss(policy: Policy, params, batch: Batch,
+                         normalize_advantages: bool = True) -> jax.Array:
+    """DiCE as ProMP's ``dice_maml`` computes it (Rothfuss et al. 2019), the default
+    (``dice_form="normalized"``): ``-sum_t w_t box(sum_{k<=t} log pi_k) A_t``, the mean over
+    steps under ``batch.weight`` ``w`` of :func:`dice_adjusted_rewards` ``A``.
+
+    It is :func:`dice_loss` on rewards ``E w_t A_t / gamma^t`` (``E`` episodes) with a zero
+    baseline, so it keeps DiCE's derivatives of every order; with full-length episodes and
+    ``A_t = (gamma^t r_t - c_t - mu) / sigma`` that is raw DiCE with the time baseline
+    ``(c_t + mu) / gamma^t`` folded into the rewards, divided by ``T sigma``. A baseline of
+    ``t`` alone adds nothing in expectation to any derivative, so this estimates the
+    derivatives of the expected discounted return scaled by ``1 / (T sigma)``. Each
+    ``log pi_k`` still carries the sum of the ``A_t`` after it, so the inner gradient is about
+    30x VPG's on Navigation2D at initialisation (the raw form's over 600x)."""
+    log_prob = policy.log_prob(params, batch.obs, batch.action) * batch.valid
+    dependencies = jnp.cumsum(log_prob, axis=-1)
+    adjusted = dice_adjusted_rewards(batch, normalize_advantages)
+    return -weighted_mean(magic_box(dependencies) * adjusted, batch.weight)
 
 
 def ppo_clip_loss(log_prob: jax.Array, old_log_prob: jax.Array, advantage: jax.Array,
@@ -66,6 +105,8 @@ def clipped_value_loss(value: jax.Array, old_value: jax.Array, target: jax.Array
 
 
 ESTIMATORS = {"vpg": vpg_loss, "lvc": lvc_loss, "dice": dice_loss}
+# DiCE's two forms: ProMP's per-step mean of normalised adjusted rewards, or the raw return
+DICE_FORMS = ("normalized", "raw")
 
 
 def surrogate_loss_and_kl(

@@ -94,3 +94,20 @@ def test_every_algorithm_steps_and_traces_once(name):
         state, metrics = step(state, jax.random.key(i + 1))
     assert np.isfinite(float(metrics["post_return"]))
     assert not _leaves_equal(state.params, first.params)
+
+
+def test_reptile_takes_several_inner_steps_on_fresh_samples_in_rl():
+    """With one inner step Reptile is joint training (Nichol et al. 2018): on RL task
+    distributions its preset takes k > 1 steps, each on newly sampled episodes, and moves the
+    initialisation most of the way to the adapted params."""
+    assert load_config(None, ["algo=reptile"]).maml.inner_steps > 1  # Navigation2D
+    config = load_config(None, ["algo=reptile", "env=BernoulliBandit-5", "maml.num_tasks=2",
+                                "maml.num_episodes=4", "policy.hidden_sizes=[8]"])
+    k = config.maml.inner_steps
+    assert k > 1 and config.maml.outer_lr >= 0.5
+    algo = build_algorithm(config)
+    meta = algo.init(jax.random.key(0)).meta_params
+    train, _, pre_returns, _, _ = jax.jit(algo.sample_meta_batch)(meta, jax.random.key(1))
+    assert pre_returns.shape == (2, k) and train.action.shape[:2] == (2, k)
+    for step in range(1, k):  # fresh episodes for every step
+        assert not _leaves_equal(train.action[:, step], train.action[:, step - 1])

@@ -1,8 +1,9 @@
 """MAML for RL (Finn et al. 2017) with exact second-order meta-gradients, and its family on the
 same code: FOMAML (``first_order``), Meta-SGD (``inner_rule="meta_sgd"``), ANIL
 (``adapt="head"``), CAVIA (``adapt="context"``), Reptile (``outer="reptile"``), the inner
-meta-gradient estimators VPG, DiCE and LVC (``estimator``), ProMP (``estimator="lvc"``,
-``outer="promp"``) and E-MAML (``exploration=True``).
+meta-gradient estimators VPG, DiCE and LVC (``estimator``; DiCE in ProMP's normalised or the
+raw form, ``dice_form``), ProMP (``estimator="lvc"``, ``outer="promp"``) and E-MAML
+(``exploration=True``).
 
 Inner loop: ``inner_steps`` steps of the VPG loss with step size ``inner_lr``, each on fresh
 trajectories sampled with the current adapted params (as pytorch-maml-rl does). Outer loop:
@@ -33,7 +34,8 @@ from metajax.batch import Batch, make_batch
 from metajax.distributed import shard_tasks
 from metajax.envs.base import TaskEnvironment
 from metajax.estimators import normalize, weighted_mean
-from metajax.losses import ESTIMATORS, magic_box, surrogate_loss_and_kl, vpg_loss
+from metajax.losses import (ESTIMATORS, magic_box, normalized_dice_loss,
+                            surrogate_loss_and_kl, vpg_loss)
 from metajax.networks import Policy
 from metajax.rollouts import rollout
 
@@ -100,7 +102,10 @@ class MAML(PostAdaptationCurvature):
                           c.baseline_reg, c.loss_weighting)
 
     def _inner_loss(self, params, batch: Batch) -> jax.Array:
-        return ESTIMATORS[self.config.estimator](self.policy, params, batch)
+        c = self.config
+        if c.estimator == "dice" and c.dice_form == "normalized":
+            return normalized_dice_loss(self.policy, params, batch, c.normalize_advantages)
+        return ESTIMATORS[c.estimator](self.policy, params, batch)
 
     def adapt_on_batches(self, meta, batches: Batch):
         """Adapted params after one inner step per batch (leading axis = steps) from the

@@ -7,7 +7,7 @@ import dataclasses
 
 from metajax import checks, inner
 from metajax.estimators import LOSS_WEIGHTINGS
-from metajax.losses import ESTIMATORS
+from metajax.losses import DICE_FORMS, ESTIMATORS
 
 OPTAX_OUTER = ("adam", "adamw", "sgd", "rmsprop", "lamb", "lion")
 OUTER = ("trpo", "promp", "reptile") + OPTAX_OUTER
@@ -25,6 +25,9 @@ class MAMLConfig:
     adapt: str = "all"
     first_order: bool = False
     estimator: str = "vpg"
+    # estimator="dice": "normalized" (ProMP's mean over steps of normalised, time-baseline-
+    # adjusted discounted rewards: losses.normalized_dice_loss) or "raw" (losses.dice_loss)
+    dice_form: str = "normalized"
     exploration: bool = False
     gamma: float = 0.99
     gae_lambda: float = 1.0
@@ -72,6 +75,7 @@ class MAMLConfig:
         checks.in_interval("clip_eps", self.clip_eps, 0.0, 1.0)
         checks.in_interval("kl_coef", self.kl_coef, 0.0, float("inf"))
         checks.one_of("estimator", self.estimator, tuple(ESTIMATORS))
+        checks.one_of("dice_form", self.dice_form, DICE_FORMS)
         checks.one_of("loss_weighting", self.loss_weighting, LOSS_WEIGHTINGS)
         checks.one_of("outer", self.outer, OUTER)
         checks.one_of("inner_rule", self.inner_rule, inner.INNER_RULES)
