@@ -66,16 +66,18 @@ def main() -> None:
             jax.block_until_ready(state)
             seconds = time.perf_counter() - start
             mses = evaluate(algo, state.meta_params)
-            one = mses[:, 1]
+            one, ten = mses[:, 1], float(np.nanmean(mses[:, 10]))
             row = {"shots": shots, "algo": name, "iterations": args.iterations,
                    "mse_0": float(mses[:, 0].mean()), "mse_1": float(one.mean()),
                    "ci95_1": float(1.96 * one.std(ddof=1) / np.sqrt(len(one))),
-                   "mse_10": float(np.nanmean(mses[:, 10])),
+                   # None (JSON null) where the error overflowed: the rule diverged
+                   "mse_10": ten if np.isfinite(ten) else None,
                    "published_1": PUBLISHED.get(name, {}).get(shots), "seconds": seconds}
             results.append(row)
             pub = f"{row['published_1']:.2f}" if row["published_1"] else "-"
+            after_10 = "diverged" if row["mse_10"] is None else f"{ten:.3f}"
             print(f"{shots:2d}-shot {name:8s} MSE after 0/1/10 steps {row['mse_0']:.3f} / "
-                  f"{row['mse_1']:.3f} +- {row['ci95_1']:.3f} / {row['mse_10']:.3f}  "
+                  f"{row['mse_1']:.3f} +- {row['ci95_1']:.3f} / {after_10}  "
                   f"published {pub}  ({seconds:.0f} s)", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

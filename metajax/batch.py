@@ -38,7 +38,9 @@ def make_batch(
     does), and the per-step loss weights of ``loss_weighting`` (``"episode"`` or ``"step"``,
     :func:`metajax.estimators.loss_weights`) that every loss, KL and the advantage
     normalisation use."""
-    weight = estimators.loss_weights(trajectory.valid, loss_weighting)
+    # in the rewards' precision (valid masks may be float32 under x64)
+    weight = estimators.loss_weights(trajectory.valid.astype(trajectory.reward.dtype),
+                                     loss_weighting)
     returns = jax.vmap(estimators.discounted_returns, in_axes=(0, 0, None))(
         trajectory.reward, trajectory.valid, gamma
     )
