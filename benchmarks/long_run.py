@@ -105,7 +105,7 @@ def table(runs: list[dict], peer: dict | None) -> str:
     peer's, where it has one)."""
     iterations = sorted({t["iteration"] for r in runs for t in r["tests"]})
     head = "| weighting | seed | " + " | ".join(f"{i} it." for i in iterations)
-    rows = [head + " | keeps improving | s/it |",
+    rows = [head + " | keeps improving | s/it (shared machine) |",
             "|---" * (len(iterations) + 4) + "|"]
     for r in runs:
         by_it = {t["iteration"]: t for t in r["tests"]}
@@ -142,6 +142,9 @@ def plot(runs: list[dict], peer: dict | None, path: Path, title: str) -> None:
     for i, value in (peer["post"] if peer else {}).items():
         ax.plot(i, value, "k*", markersize=11,
                 label=f"{peer['name']} (meta-test)" if i == 270 else None)
+    late = [c["post"] for r in runs for c in r["curve"][20:]]
+    if late:  # leave out the first iterations' climb from about -90, to show the drift
+        ax.set_ylim(bottom=min(late) - 3)
     ax.set_xlabel("meta-iteration")
     ax.set_ylabel("post-adaptation return")
     ax.set_title(title)
