@@ -36,6 +36,11 @@ PEER = {"name": "pytorch-maml-rl", "post": {40: -16.8, 270: -12.9}, "post_se": {
 TEST_SEED = 1_000_003  # the held-out task seed of metajax's meta-test
 
 
+def peer_returns(peer: dict | None) -> dict[int, float]:
+    """The peer's meta-test returns by iteration (JSON turns the keys into strings)."""
+    return {int(i): value for i, value in (peer or {}).get("post", {}).items()}
+
+
 def protocol(config) -> tuple[int, float]:
     """Episodes per adaptation step and the first step's size in the run's meta-test
     protocol (the training's inner loop's unless the config's ``meta_test`` sets them)."""
@@ -111,12 +116,13 @@ def table(runs: list[dict], peer: dict | None) -> str:
         by_it = {t["iteration"]: t for t in r["tests"]}
         cells = [f"{by_it[i]['post']:.2f} +- {by_it[i]['post_se']:.2f}" if i in by_it else "-"
                  for i in iterations]
-        v = verdict(r, peer and peer["post"][270])
+        v = verdict(r, peer_returns(peer).get(270))
         rows.append(f"| {r['weighting']} | {r['seed']} | " + " | ".join(cells)
                     + f" | {'yes' if v['keeps_improving'] else 'no'} | "
                     + f"{r['seconds_per_iteration']:.3f} |")
     if peer:
-        cells = [f"{peer['post'][i]:.1f}" if i in peer["post"] else "" for i in iterations]
+        cells = [f"{peer_returns(peer)[i]:.1f}" if i in peer_returns(peer) else ""
+                 for i in iterations]
         rows.append(f"| {peer['name']} | - | " + " | ".join(cells) + " | | |")
     return "\n".join(rows)
 
@@ -139,7 +145,7 @@ def plot(runs: list[dict], peer: dict | None, path: Path, title: str) -> None:
         its = [t["iteration"] for t in r["tests"]]
         ax.errorbar(its, [t["post"] for t in r["tests"]], [t["post_se"] for t in r["tests"]],
                     fmt="o", color=colors.get(r["weighting"]), capsize=3)
-    for i, value in (peer["post"] if peer else {}).items():
+    for i, value in peer_returns(peer).items():
         ax.plot(i, value, "k*", markersize=11,
                 label=f"{peer['name']} (meta-test)" if i == 270 else None)
     late = [c["post"] for r in runs for c in r["curve"][20:]]
@@ -194,7 +200,7 @@ def main() -> None:
         result = {"commands": commands, "config": args.config, "device": str(jax.devices()[0]),
                   "overrides": args.set, "peer": peer, "runs": runs,
                   "verdicts": [dict(weighting=r["weighting"], seed=r["seed"],
-                                    **verdict(r, peer and peer["post"][270])) for r in runs]}
+                                    **verdict(r, peer_returns(peer).get(270))) for r in runs]}
         tmp = out.with_suffix(".tmp")
         tmp.write_text(json.dumps(result, indent=1))
         tmp.replace(out)
