@@ -5,7 +5,9 @@ post-adaptation return over meta-iterations, one plot.
 
 Shared budget per environment: the same meta-iterations, tasks per meta-batch (20),
 trajectories per task (20), policy and inner step size for every algorithm; each algorithm's
-own settings are its preset (`metajax.config.ALGORITHMS`).
+own settings are its preset (`metajax.config.ALGORITHMS`). ``maml-lvc`` is MAML-TRPO with
+ProMP's LVC inner estimator (``maml.estimator=lvc``), the variant that credits pre-update
+exploration.
 
     python benchmarks/rl_family.py [--nav-iterations 60] [--iterations 500]
 """
@@ -33,8 +35,13 @@ ENVS = {  # env id: settings shared by every algorithm on it
 }
 
 
+# rows that are a preset plus overrides: name -> (preset, overrides)
+VARIANTS = {"maml-lvc": ("maml", ["maml.estimator=lvc"])}
+
+
 def run(env_id: str, algo_name: str, iterations: int):
-    config = load_config(None, [f"env={env_id}", f"algo={algo_name}", *ENVS[env_id],
+    preset, overrides = VARIANTS.get(algo_name, (algo_name, []))
+    config = load_config(None, [f"env={env_id}", f"algo={preset}", *ENVS[env_id], *overrides,
                                 "meta_test.num_tasks=40", "meta_test.num_steps=1"])
     algo = build_algorithm(config)
     protocol = config.meta_test_protocol()  # step size and episodes: the inner loop's
@@ -61,16 +68,16 @@ def main() -> None:
     parser.add_argument("--nav-iterations", type=int, default=60)
     parser.add_argument("--iterations", type=int, default=500)
     parser.add_argument("--envs", nargs="+", default=list(ENVS))
-    parser.add_argument("--algos", nargs="+", default=list(ALGORITHMS))
+    parser.add_argument("--algos", nargs="+", default=[*ALGORITHMS, *VARIANTS])
     parser.add_argument("--out", default=str(HERE / "results" / "rl_family.json"))
     parser.add_argument("--merge", action="store_true",
-                        help="keep the rows of other environments already in --out")
+                        help="keep the rows already in --out that this run does not redo")
     args = parser.parse_args()
 
     rows = []
     if args.merge and Path(args.out).is_file():
         rows = [r for r in json.loads(Path(args.out).read_text())["rows"]
-                if r["env"] not in args.envs]
+                if r["env"] not in args.envs or r["algo"] not in args.algos]
     for env_id in args.envs:
         n = args.nav_iterations if env_id.startswith("Navigation") else args.iterations
         for name in args.algos:

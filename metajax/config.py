@@ -20,7 +20,7 @@ from metajax.algorithms.agent_runs import AGENTS, MetaInitRun, SingleTaskRun
 from metajax.algorithms.maml import MAML, MAMLConfig
 from metajax.algorithms.meta_init import ReptileConfig
 from metajax.algorithms.regression import FewShotRegression
-from metajax.algorithms.rl2 import RL2, RL2Config
+from metajax.algorithms.rl2 import RL2, RL2Config, make_rl2_policy
 from metajax.distributed import task_mesh
 from metajax.envs.sinusoid import Sinusoid
 from metajax.envs.trials import Trials
@@ -28,7 +28,6 @@ from metajax.envs.registry import make, registered_envs
 from metajax.metrics_log import check_wandb
 from metajax.networks import ACTIVATIONS, POLICY_KINDS, Regressor, make_policy
 from metajax.protocol import DEFAULT_EPISODES, DEFAULT_LR, MetaTestConfig
-from metajax.recurrent import make_recurrent_policy
 
 
 class ConfigError(ValueError):
@@ -346,7 +345,7 @@ def _build_rl2(config: TrainConfig, env) -> RL2:
     c = config.rl2
     try:
         trials = Trials(env, c.trial_episodes)
-        policy = make_recurrent_policy(trials.obs_shape, trials.action_space(), c.hidden_size)
+        policy = make_rl2_policy(trials, c)
     except ValueError as err:
         raise ConfigError(f"rl2 on {config.env}: {err}") from None
     return RL2(trials, policy, c, config.num_iterations)

@@ -104,6 +104,14 @@ def clipped_value_loss(value: jax.Array, old_value: jax.Array, target: jax.Array
     return 0.5 * jnp.mean(jnp.maximum((value - target) ** 2, (clipped - target) ** 2))
 
 
+def huber_value_loss(value: jax.Array, target: jax.Array, delta: float = 1.0) -> jax.Array:
+    """Unclipped Huber value loss, ``mean huber_delta(v - G)``: squared error within
+    ``delta``, linear beyond it, so large return errors do not swamp the gradient."""
+    error = jnp.abs(value - target)
+    quadratic = jnp.minimum(error, delta)
+    return jnp.mean(0.5 * quadratic**2 + delta * (error - quadratic))
+
+
 ESTIMATORS = {"vpg": vpg_loss, "lvc": lvc_loss, "dice": dice_loss}
 # DiCE's two forms: ProMP's per-step mean of normalised adjusted rewards, or the raw return
 DICE_FORMS = ("normalized", "raw")

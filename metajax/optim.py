@@ -187,10 +187,12 @@ def trpo_step(
 
 def ppo_optimizer(lr: float, max_grad_norm: float, anneal_steps: int | None = None
                   ) -> optax.GradientTransformation:
-    """Adam (eps 1e-5) after global-norm clipping, as PPO implementations use; the step size
-    decays linearly to zero over ``anneal_steps`` optimiser steps when given."""
+    """Adam (eps 1e-5) after global-norm clipping, as PPO implementations use
+    (``max_grad_norm=0``: no clipping); the step size decays linearly to zero over
+    ``anneal_steps`` optimiser steps when given."""
     schedule = lr if anneal_steps is None else optax.linear_schedule(lr, 0.0, anneal_steps)
-    return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(schedule, eps=1e-5))
+    adam = optax.adam(schedule, eps=1e-5)
+    return optax.chain(optax.clip_by_global_norm(max_grad_norm), adam) if max_grad_norm else adam
 
 
 def minibatch_epochs(loss_and_grad: Callable, optimizer: optax.GradientTransformation,

@@ -9,6 +9,13 @@ that bootstraps across episode ends inside a trial but never across a trial's en
 from the hidden state stored at the start of the rollout. The paper used TRPO; PPO is what
 current RL^2 implementations use.
 
+Options for the value function, after the RL^2 reimplementation that reproduces the paper's
+tabular-MDP rows (lucaslingle/pytorch_rl2): ``separate_critic`` (the value gets its own GRU, so
+its loss never shapes the policy's memory), ``layer_norm`` (a layer-normalised GRU),
+``value_loss="huber"`` (unclipped Huber loss instead of PPO's clipped squared error) and
+``normalize_values`` (the value head predicts returns standardised by running statistics of
+the targets, so the value loss and its gradients keep one scale while returns grow).
+
 ``RL2.step`` is one PPO update (a pure function of ``(state, key)``); :func:`make_train` scans
 it into one jitted ``train(key)``, so ``jax.jit(jax.vmap(train))`` trains many seeds at once.
 """
@@ -25,19 +32,29 @@ from flax import struct
 from metajax import checks
 from metajax.envs.trials import Trials
 from metajax.estimators import gae_with_dones
-from metajax.losses import clipped_value_loss, ppo_clip_loss
+from metajax.losses import clipped_value_loss, huber_value_loss, ppo_clip_loss
 from metajax.optim import minibatch_epochs, ppo_optimizer
-from metajax.recurrent import RecurrentPolicy
+from metajax.recurrent import RecurrentPolicy, make_recurrent_policy
+from metajax.running_stats import RunningStats
+
+VALUE_LOSSES = ("clipped", "huber")
 
 
 @dataclasses.dataclass(frozen=True)
 class RL2Config:
-    """RL^2-PPO hyperparameters. ``num_steps=0`` means one trial per update."""
+    """RL^2-PPO hyperparameters. ``num_steps=0`` means one trial per update;
+    ``max_grad_norm=0`` turns gradient clipping off; the network and value options are
+    described in the module docstring."""
 
     trial_episodes: int = 10
     num_envs: int = 128
     num_steps: int = 0
     hidden_size: int = 128
+    embed_size: int = 64
+    layer_norm: bool = False
+    separate_critic: bool = False
+    value_loss: str = "clipped"
+    normalize_values: bool = False
     lr: float = 1e-3
     anneal_lr: bool = True
     gamma: float = 0.99
@@ -54,12 +71,13 @@ class RL2Config:
         for name in ("trial_episodes", "num_envs", "hidden_size", "update_epochs",
                      "num_minibatches"):
             checks.positive(name, getattr(self, name), integer=True)
-        checks.non_negative_int("num_steps", self.num_steps)
-        for name in ("lr", "max_grad_norm"):
-            checks.positive(name, getattr(self, name))
+        for name in ("num_steps", "embed_size"):
+            checks.non_negative_int(name, getattr(self, name))
+        checks.positive("lr", self.lr)
+        checks.one_of("value_loss", self.value_loss, VALUE_LOSSES)
         for name in ("gamma", "gae_lambda", "clip_eps"):
             checks.in_interval(name, getattr(self, name), 0.0, 1.0)
-        for name in ("vf_coef", "ent_coef"):
+        for name in ("vf_coef", "ent_coef", "max_grad_norm"):
             checks.in_interval(name, getattr(self, name), 0.0, float("inf"))
         if self.num_envs % self.num_minibatches:
             raise ValueError(f"num_envs ({self.num_envs}) must be divisible by "
@@ -78,6 +96,7 @@ class RL2State:
     hidden: jax.Array  # [num_envs, hidden_size]
     trial_return: jax.Array  # [num_envs] return so far of the running trial
     iteration: jax.Array
+    value_stats: RunningStats  # of the value targets (used when ``normalize_values``)
 
     @property
     def meta_params(self):
@@ -126,20 +145,34 @@ class RL2:
         return RL2State(params=params, opt_state=self.optimizer.init(params),
                         env_state=env_state, obs=obs, reset=jnp.ones(n, bool),
                         hidden=jnp.zeros((n, self.policy.hidden_size)),
-                        trial_return=jnp.zeros(n), iteration=jnp.zeros((), jnp.int32))
+                        trial_return=jnp.zeros(n), iteration=jnp.zeros((), jnp.int32),
+                        value_stats=RunningStats.create())
 
-    def _act(self, params, hidden, obs, reset, key):
+    def _act(self, params, value_stats, hidden, obs, reset, key):
+        """One step of every stream: the new hidden state, the sampled action, its
+        log-probability and the value in return units."""
         hidden, dist, value = jax.vmap(self.policy.step, (None, 0, 0, 0))(
             params, hidden, obs, reset)
         action = self.policy.distribution.sample(key, dist)
-        return hidden, action, self.policy.distribution.log_prob(dist, action), value
+        return (hidden, action, self.policy.distribution.log_prob(dist, action),
+                self._to_returns(value_stats, value))
+
+    def _policy_act(self, params, hidden, obs, reset, key):
+        """One step of every stream without the value: ``(hidden, action)``."""
+        hidden, dist, _ = jax.vmap(self.policy.step, (None, 0, 0, 0))(params, hidden, obs, reset)
+        return hidden, self.policy.distribution.sample(key, dist)
+
+    def _to_returns(self, value_stats: RunningStats, value: jax.Array) -> jax.Array:
+        """The value head's output in return units (it predicts standardised returns when
+        ``normalize_values``)."""
+        return value_stats.denormalize(value) if self.config.normalize_values else value
 
     def _rollout(self, state: RL2State, key: jax.Array):
         def one_step(carry, step_key):
             env_state, obs, reset, hidden, trial_return = carry
             act_key, env_key = jax.random.split(step_key)
-            hidden, action, log_prob, value = self._act(state.params, hidden, obs, reset,
-                                                        act_key)
+            hidden, action, log_prob, value = self._act(state.params, state.value_stats, hidden,
+                                                        obs, reset, act_key)
             next_obs, env_state, reward, terminated, truncated, info = jax.vmap(
                 self.env.step, (0, 0, 0, None))(
                 jax.random.split(env_key, obs.shape[0]), env_state, action, self.env_params)
@@ -164,7 +197,11 @@ class RL2:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         c = self.config
         policy_loss = ppo_clip_loss(log_prob, batch.log_prob, advantages, c.clip_eps)
-        value_loss = clipped_value_loss(values, batch.value, targets, c.clip_eps)
+        # ``batch.value`` and ``targets`` arrive in the value head's units (see ``step``)
+        if c.value_loss == "huber":
+            value_loss = huber_value_loss(values, targets)
+        else:
+            value_loss = clipped_value_loss(values, batch.value, targets, c.clip_eps)
         entropy = jnp.mean(dist_fns.entropy(dists))
         total = policy_loss + c.vf_coef * value_loss - c.ent_coef * entropy
         log_ratio = log_prob - batch.log_prob
@@ -181,9 +218,15 @@ class RL2:
         (env_state, obs, reset, hidden, trial_return), batch = self._rollout(state, rollout_key)
         _, _, last_value = jax.vmap(self.policy.step, (None, 0, 0, 0))(
             state.params, hidden, obs, reset)
+        last_value = self._to_returns(state.value_stats, last_value)
         advantages = jax.vmap(gae_with_dones, (0, 0, 0, 0, None, None))(
             batch.reward, batch.value, batch.done, last_value, c.gamma, c.gae_lambda)
         targets = advantages + batch.value
+        value_stats = state.value_stats
+        if c.normalize_values:  # the loss sees targets and old values in the head's units
+            value_stats = value_stats.update(targets)
+            targets = value_stats.normalize(targets)
+            batch = batch._replace(value=value_stats.normalize(batch.value))
         data = (state.hidden, batch, advantages, targets)
         params, opt_state, info = minibatch_epochs(
             jax.value_and_grad(self._loss, has_aux=True), self.optimizer, state.params,
@@ -192,7 +235,7 @@ class RL2:
         metrics.update(self._return_metrics(batch))
         new_state = RL2State(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
                              reset=reset, hidden=hidden, trial_return=trial_return,
-                             iteration=state.iteration + 1)
+                             iteration=state.iteration + 1, value_stats=value_stats)
         return new_state, metrics
 
     def _return_metrics(self, batch: Transition) -> dict[str, jax.Array]:
@@ -222,7 +265,7 @@ class RL2:
         def one_step(carry, step_key):
             env_state, obs, reset, hidden, alive = carry
             act_key, env_key = jax.random.split(step_key)
-            hidden, action, _, _ = self._act(params, hidden, obs, reset, act_key)
+            hidden, action = self._policy_act(params, hidden, obs, reset, act_key)
             obs, env_state, reward, terminated, truncated, info = jax.vmap(self.env.step)(
                 jax.random.split(env_key, num_tasks), env_state, action, env_params)
             per_episode = jax.nn.one_hot(info["episode"], self.env.num_episodes) * (
@@ -239,6 +282,12 @@ class RL2:
     def meta_test(self, params, tasks, key: jax.Array) -> jax.Array:
         """Mean return of each episode of a trial over ``tasks``: ``[num_episodes]``."""
         return self.evaluate(params, tasks, key).mean(0)
+
+
+def make_rl2_policy(env: Trials, config: RL2Config) -> RecurrentPolicy:
+    """The recurrent actor-critic that ``config`` describes, for ``env``'s trials."""
+    return make_recurrent_policy(env.obs_shape, env.action_space(), config.hidden_size,
+                                 config.embed_size, config.layer_norm, config.separate_critic)
 
 
 def make_train(env: Trials, policy: RecurrentPolicy, config: RL2Config, num_updates: int):
