@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -203,6 +204,17 @@ def _default(field: dataclasses.Field) -> Any:
     return field.default_factory()  # type: ignore[misc]
 
 
+FLOAT_LITERAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _float_literal(value: Any) -> Any:
+    """``"1e-3"``, ``"3E-4"``, ``".5"`` as floats: YAML 1.1 (PyYAML) reads an exponent without a
+    dot as a string, but people write numbers that way. Anything else is returned unchanged."""
+    if isinstance(value, str) and FLOAT_LITERAL.fullmatch(value.strip()):
+        return float(value)
+    return value
+
+
 def _coerce(name: str, value: Any, default: Any, annotation: str) -> Any:
     """Checks ``value`` against the type of the field's default; a None default allows None
     or the first type its annotation names (``float | None``)."""
@@ -214,6 +226,7 @@ def _coerce(name: str, value: Any, default: Any, annotation: str) -> Any:
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(default, float):
+        value = _float_literal(value)
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         value = float(value) if ok else value
     elif isinstance(default, dict):

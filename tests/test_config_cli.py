@@ -51,6 +51,15 @@ def test_bad_values_raise_one_line_errors(override, message):
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("raw, value", [("1e-3", 1e-3), ("3E-4", 3e-4), (".5", 0.5),
+                                        ("2.5e+1", 25.0), ("2", 2.0)])
+def test_numbers_parse_as_people_write_them(raw, value, tmp_path):
+    assert load_config(None, [f"maml.outer_lr={raw}"]).maml.outer_lr == value
+    path = tmp_path / "config.yaml"  # YAML 1.1 reads 1e-3 as a string; the config does not
+    path.write_text(f"rl2:\n  lr: {raw}\n")
+    assert load_config(path).rl2.lr == value
+
+
 def test_policy_must_match_action_space():
     config = load_config(None, ["policy.kind=categorical"])
     with pytest.raises(ConfigError, match="policy.kind 'categorical' needs a Discrete action space"):
