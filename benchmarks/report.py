@@ -156,6 +156,20 @@ def rl_family_section(data: dict) -> list[str]:
     return rows + ["", "![ProMP vs MAML-TRPO](promp_vs_maml_navigation.png)", ""]
 
 
+def bandit_estimators_section(data: dict) -> list[str]:
+    rows = ["### MAML's inner estimator on bandits: VPG or LVC", "",
+            "Command: `python benchmarks/bandit_estimators.py` (the family table's budget, "
+            f"seeds {', '.join(map(str, data['rows'][0]['seeds']))}; return per pull on 40 "
+            "held-out tasks after one adaptation step).", "",
+            "| environment | inner estimator | before (per seed) | after 1 step (per seed) | "
+            "mean after | optimal |", "|---|---|---|---|---|---|"]
+    for r in data["rows"]:
+        rows.append(f"| {r['env']} | {r['label']} | {', '.join(f'{x:.2f}' for x in r['pre'])} "
+                    f"| {', '.join(f'{x:.2f}' for x in r['post'])} | "
+                    f"{sum(r['post']) / len(r['post']):.2f} | {r['optimal']:.2f} |")
+    return rows + [""]
+
+
 RL2_AGENTS = ["rl2", "random", "gittins", "ts", "ots", "ucb1", "epsilon_greedy", "greedy",
               "psrl", "optimal", "expected_optimum"]
 
@@ -393,6 +407,8 @@ def main() -> None:
         lines += sinusoid_section(sin)
     if (rl := _load("rl_family")) is not None:
         lines += rl_family_section(rl)
+    if (estimators := _load("bandit_estimators")) is not None:
+        lines += bandit_estimators_section(estimators)
     if (rl2 := _load("rl2_paper")) is not None:
         lines += rl2_paper_section(rl2)
     if (meta := _load("meta_init_cartpole")) is not None:

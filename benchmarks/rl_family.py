@@ -39,17 +39,17 @@ ENVS = {  # env id: settings shared by every algorithm on it
 VARIANTS = {"maml-lvc": ("maml", ["maml.estimator=lvc"])}
 
 
-def run(env_id: str, algo_name: str, iterations: int):
+def run(env_id: str, algo_name: str, iterations: int, seed: int = 0):
     preset, overrides = VARIANTS.get(algo_name, (algo_name, []))
     config = load_config(None, [f"env={env_id}", f"algo={preset}", *ENVS[env_id], *overrides,
                                 "meta_test.num_tasks=40", "meta_test.num_steps=1"])
     algo = build_algorithm(config)
     protocol = config.meta_test_protocol()  # step size and episodes: the inner loop's
-    state = algo.init(jax.random.key(0))
+    state = algo.init(jax.random.key(1000 * seed))
     step = jax.jit(algo.step).lower(state, jax.random.key(0)).compile()
     curve, start = [], time.perf_counter()
     for i in range(iterations):
-        state, metrics = step(state, jax.random.key(i + 1))
+        state, metrics = step(state, jax.random.key(1000 * seed + i + 1))
         curve.append(float(metrics["post_return"]))
     seconds = time.perf_counter() - start
     returns = meta_test(algo, state.meta_params, protocol)
@@ -57,7 +57,7 @@ def run(env_id: str, algo_name: str, iterations: int):
                                   protocol.num_tasks)
     optimal = (float(np.mean(algo.env.optimal_return(tasks)))
                if hasattr(algo.env, "optimal_return") else None)
-    return {"env": env_id, "algo": algo_name, "iterations": iterations,
+    return {"env": env_id, "algo": algo_name, "iterations": iterations, "seed": seed,
             "pre": float(returns[0]), "post": float(returns[1]), "optimal": optimal,
             "seconds": seconds, "curve": curve}
 
