@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -204,6 +205,7 @@ def _default(field: dataclasses.Field) -> Any:
     return field.default_factory()  # type: ignore[misc]
 
 
+INT_LIMIT = 2**62  # integers past this overflow JAX's int64 (seeds, counts)
 FLOAT_LITERAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -240,6 +242,10 @@ def _coerce(name: str, value: Any, default: Any, annotation: str) -> Any:
         ok = True
     if not ok:
         raise ConfigError(f"{name} must be of type {expected}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT_LIMIT:
+        raise ConfigError(f"{name} must be an integer of magnitude at most 2**62, got {value}")
     return value
 
 

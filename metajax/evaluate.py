@@ -10,13 +10,14 @@ import math
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from metajax import checkpoint
+from metajax.jsonio import write_json_atomic
 from metajax.algorithms.agent_runs import MetaInitRun, SingleTaskRun
 from metajax.algorithms.rl2 import RL2
 from metajax.config import (Algorithm, ConfigError, MetaTestConfig, TrainConfig, build_algorithm,
@@ -180,12 +181,6 @@ def result_record(config: TrainConfig, result: MetaTestResult, iteration: int) -
         **({"per_seed": json_values(result.per_seed)} if config.seeds > 1 else {}),
     }
 
-
-def write_json_atomic(path: Path, data) -> None:
-    """Writes JSON via a temporary file and a rename: a crash never leaves a half file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
 
 
 def load_run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:

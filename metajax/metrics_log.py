@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from metajax.jsonio import strict_json
+
 
 def check_wandb(project: str | None) -> None:
     """A W&B project without ``wandb`` installed is a config error, raised before the run."""
@@ -40,7 +42,7 @@ class MetricsLog:
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        self.jsonl.write(json.dumps(record) + "\n")
+        self.jsonl.write(json.dumps(strict_json(record)[0], allow_nan=False) + "\n")
         self.jsonl.flush()
         step = record["iteration"]
         scalars = {k: v for k, v in record.items()

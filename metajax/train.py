@@ -28,8 +28,9 @@ from metajax import checkpoint
 from metajax.config import Algorithm, ConfigError, TrainConfig, build_algorithm
 from metajax.evaluate import (describe_meta_test, finite_or_none, format_meta_test,
                               load_run_config, meta_test_seeds, report_style, result_record,
-                              state_template, write_json_atomic)
+                              state_template)
 from metajax.guards import NONFINITE, Interrupted, guard_nonfinite, stop_on_signals
+from metajax.jsonio import write_json_atomic
 from metajax.metrics_log import MetricsLog
 from metajax.plotting import plot_learning_curves
 
