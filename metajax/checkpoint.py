@@ -68,9 +68,10 @@ def restore(directory: str | Path, template: State,
             tree = mngr.restore(step, args=ocp.args.StandardRestore(abstract))
             state = serialization.from_state_dict(template, tree)
         except Exception as err:  # orbax/tensorstore raise many types for bad files
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+            # the whole message on one line (orbax puts the mismatching keys after a newline)
+            detail = " ".join(str(err).split())[:400] or type(err).__name__
             raise CheckpointError(f"checkpoint {step} under {directory} is corrupt, partial or "
-                                  f"incompatible with this run's config: {first}") from None
+                                  f"incompatible with this run's config: {detail}") from None
     finally:
         mngr.close()
     return state, int(step)

@@ -87,6 +87,7 @@ def test_incompatible_checkpoint_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "is corrupt, partial or incompatible with this run's config" in err
     assert err.count("\n") == 1
+    assert not err.rstrip().endswith(":"), err  # the mismatch itself is in the line
 
 
 def test_guard_keeps_the_old_state_on_a_non_finite_update():
