@@ -57,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from metajax.checkpoint import CheckpointError
     from metajax.config import ConfigError
     from metajax.guards import Interrupted
+    from metajax.run_lock import RunLocked
     from metajax.train import NonFiniteError
 
     try:
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             evaluation = evaluate_run(args.run_dir, args.overrides, args.step)
             print(f"{evaluation.report}\nwrote {evaluation.path}")
-    except (ConfigError, CheckpointError) as err:
+    except (ConfigError, CheckpointError, RunLocked) as err:
         print(f"metajax: error: {err}", file=sys.stderr)
         return 2
     except NonFiniteError as err:

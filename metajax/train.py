@@ -32,6 +32,7 @@ from metajax.evaluate import (describe_meta_test, finite_or_none, format_meta_te
 from metajax.guards import NONFINITE, Interrupted, guard_nonfinite, stop_on_signals
 from metajax.jsonio import write_json_atomic
 from metajax.metrics_log import MetricsLog
+from metajax.run_lock import run_lock
 from metajax.plotting import plot_learning_curves
 
 
@@ -85,14 +86,15 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     if jax.process_count() > 1 and config.run_name is None:
         raise ConfigError("a run over several processes needs run_name=NAME (the same in "
                           "every process)")
-    if _is_main():
-        run_dir = resolve_run_dir(config)
-        run_dir.mkdir(parents=True)
-        write_json_atomic(run_dir / "config.json", config.to_dict())
-    else:
+    if not _is_main():
         run_dir = Path(config.runs_dir) / config.run_name
-    state = _init(algo, config)
-    return _run(algo, config, run_dir, state, 0, [], console or Console())
+        return _run(algo, config, run_dir, _init(algo, config), 0, [], console or Console())
+    run_dir = resolve_run_dir(config)
+    run_dir.mkdir(parents=True)
+    with run_lock(run_dir):
+        write_json_atomic(run_dir / "config.json", config.to_dict())
+        state = _init(algo, config)
+        return _run(algo, config, run_dir, state, 0, [], console or Console())
 
 
 def resume(run_dir: str | Path, console: Console | None = None) -> TrainResult:
@@ -101,6 +103,14 @@ def resume(run_dir: str | Path, console: Console | None = None) -> TrainResult:
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     algo = build_algorithm(config)
+    if not _is_main():
+        return _continue(run_dir, config, algo, console)
+    with run_lock(run_dir):
+        return _continue(run_dir, config, algo, console)
+
+
+def _continue(run_dir: Path, config: TrainConfig, algo: Algorithm,
+                   console: Console | None) -> TrainResult:
     state, done = checkpoint.restore_latest(run_dir / "checkpoints",
                                             state_template(algo, config))
     records = []

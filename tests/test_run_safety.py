@@ -74,6 +74,31 @@ def test_corrupt_checkpoint_is_refused_and_left_alone(tmp_path, capsys):
     assert {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()} == before
 
 
+def test_a_second_writer_is_refused_while_the_run_is_held(tmp_path, capsys):
+    """Two writers on one run directory would interleave metrics.jsonl: while one holds the
+    run's lock, ``--resume`` is refused in one line naming the holder's pid and touches
+    nothing; once it is released, ``--resume`` proceeds."""
+    from metajax.run_lock import run_lock
+
+    assert main(["train", f"runs_dir={tmp_path}", "run_name=r", "num_iterations=2",
+                 "checkpoint_every=1", *TINY]) == 0
+    run = tmp_path / "r"
+    (run / "config.json").write_text(json.dumps(  # one more iteration to run on resume
+        {**json.loads((run / "config.json").read_text()), "num_iterations": 3}))
+    capsys.readouterr()
+    with run_lock(run):
+        before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+        assert main(["train", "--resume", str(run)]) == 2
+        err = capsys.readouterr().err
+        assert f"is in use by another metajax process (pid {os.getpid()})" in err
+        assert err.count("\n") == 1
+        assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert main(["train", "--resume", str(run)]) == 0
+    iterations = [json.loads(line)["iteration"]
+                  for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert iterations == [1, 2, 3]
+
+
 def test_incompatible_checkpoint_is_refused(tmp_path, capsys):
     """A run whose config no longer matches its checkpoints (here: a wider policy) is refused
     with a one-line error instead of loading mismatched arrays."""
