@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import json
 import math
 import re
@@ -26,7 +27,7 @@ from metajax.algorithms.rl2 import RL2, RL2Config, make_rl2_policy
 from metajax.distributed import task_mesh
 from metajax.envs.sinusoid import Sinusoid
 from metajax.envs.trials import Trials
-from metajax.envs.registry import make, registered_envs
+from metajax.envs.registry import constructor, make, registered_envs
 from metajax.metrics_log import check_wandb
 from metajax.networks import ACTIVATIONS, POLICY_KINDS, Regressor, make_policy
 from metajax.protocol import DEFAULT_EPISODES, DEFAULT_LR, MetaTestConfig
@@ -339,9 +340,10 @@ def build_algorithm(config: TrainConfig) -> Algorithm:
         return _build_regression(config)
     if config.algo in AGENTS:
         return _build_agent(config)
+    check_env_kwargs(config.env, config.env_kwargs)
     try:
         env, _ = make(config.env, **config.env_kwargs)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, ArithmeticError) as err:
         raise ConfigError(f"env_kwargs for {config.env}: {err}") from None
     if config.algo in MEMORY_BASED:
         return _build_rl2(config, env)
@@ -358,6 +360,24 @@ def build_algorithm(config: TrainConfig) -> Algorithm:
         return MAML(env, policy, config.maml, mesh)
     except ValueError as err:
         raise ConfigError(f"devices={config.devices}: {err}") from None
+
+
+def check_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
+    """Each of ``kwargs`` must be a keyword argument of ``env_id``'s constructor, of the type
+    of its default (``horizon: 0.5`` is refused as not an int): one-line errors, before
+    anything is built."""
+    parameters = inspect.signature(constructor(env_id)).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    named = {n: p for n, p in parameters.items()
+             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    for name, value in kwargs.items():
+        if name not in named:
+            raise ConfigError(f"env_kwargs for {env_id}: unknown argument {name!r}; "
+                              f"allowed: {', '.join(named) or 'none'}")
+        default = named[name].default
+        if default is not inspect.Parameter.empty:
+            _coerce(f"env_kwargs.{name}", value, default, str(named[name].annotation))
 
 
 def _build_rl2(config: TrainConfig, env) -> RL2:

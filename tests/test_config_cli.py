@@ -175,6 +175,11 @@ def test_env_kwargs_are_checked():
         build_algorithm(load_config(None, ["env_kwargs={bogus: 1}"]))
     with pytest.raises(ConfigError, match="env_kwargs must be of type dict"):
         load_config(None, ["env_kwargs=3"])
+    for kwargs, message in (("{goal_low: a}", "env_kwargs.goal_low must be of type float"),
+                            ("{horizon: 0.5}", "env_kwargs.horizon must be of type int, got 0.5"),
+                            ("{horizon: 0}", "horizon must be > 0, got 0")):
+        with pytest.raises(ConfigError, match=message):
+            build_algorithm(load_config(None, [f"env_kwargs={kwargs}"]))
 
 
 @pytest.mark.parametrize("name", ["reference.yaml", "maml_paper.yaml"])

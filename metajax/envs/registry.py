@@ -37,6 +37,15 @@ def registered_envs() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
 
 
+def constructor(env_id: str) -> Callable[..., TaskEnvironment]:
+    """The factory registered under ``env_id`` (to inspect its keyword arguments)."""
+    if env_id not in _REGISTRY:
+        raise ValueError(
+            f"unknown environment id {env_id!r}; registered: {', '.join(registered_envs())}"
+        )
+    return _REGISTRY[env_id]
+
+
 def make(env_id: str, **kwargs: Any) -> tuple[TaskEnvironment, environment.EnvParams]:
     """Returns ``(env, default_params)`` like ``gymnax.make``; draw tasks with
     ``env.sample_tasks(key, num_tasks)``."""
