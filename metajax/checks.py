@@ -15,6 +15,12 @@ def positive(name: str, value: Any, integer: bool = False) -> None:
         raise ValueError(f"{name} must be {kind}, got {value!r}")
 
 
+def at_most(name: str, value: int, limit: int, why: str) -> None:
+    """An upper bound on an iteration count, with the reason for it."""
+    if value > limit:
+        raise ValueError(f"{name} must be at most {limit} ({why}), got {value}")
+
+
 def non_negative_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")

@@ -22,6 +22,7 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
 @pytest.mark.parametrize("override, message", [
     ("seed=99999999999999999999999", "seed must be an integer of magnitude at most 2**62"),
     ("meta_test.seed=99999999999999999999999", "meta_test.seed must be an integer"),
+    ("maml.cg_iters=5000", "maml.cg_iters must be at most 100 (conjugate gradient"),
     ("policy.init_std=.inf", "policy.init_std must be a finite number, got inf"),
     ("maml.inner_lr=.nan", "maml.inner_lr must be a finite number, got nan"),
     ("env=Nope-v0", "env must be one of BernoulliBandit-10, BernoulliBandit-5, "

@@ -54,6 +54,14 @@ class MAMLConfig:
         for name in ("num_tasks", "num_episodes", "inner_steps", "cg_iters", "ls_max_steps",
                      "promp_steps"):
             checks.positive(name, getattr(self, name), integer=True)
+        # these loops are unrolled or traced per step: past the bounds, compile time explodes
+        checks.at_most("cg_iters", self.cg_iters, 100, "conjugate gradient converges in 10-20 "
+                       "on these problems; each iteration adds to the compiled program")
+        checks.at_most("ls_max_steps", self.ls_max_steps, 100, "the backtracking step "
+                       "shrinks by ls_backtrack_ratio each time")
+        checks.at_most("inner_steps", self.inner_steps, 100, "every inner step is "
+                       "differentiated through")
+        checks.at_most("promp_steps", self.promp_steps, 1000, "outer steps per iteration")
         checks.non_negative_int("task_chunk", self.task_chunk)
         if self.task_chunk and self.num_tasks % self.task_chunk:
             raise ValueError(f"task_chunk ({self.task_chunk}) must divide num_tasks "
