@@ -10,6 +10,8 @@ import jax
 import orbax.checkpoint as ocp
 from flax import serialization
 
+from metajax.guards import nonfinite_leaves
+
 State = Any  # a flax struct dataclass of arrays
 
 
@@ -31,7 +33,11 @@ def manager(directory: str | Path, max_to_keep: int = 3,
 
 def save(mngr: ocp.CheckpointManager, step: int, state: State) -> None:
     """Saves ``state`` as checkpoint ``step``; orbax writes to a temporary directory and
-    renames it, so an interrupted save never corrupts an earlier checkpoint."""
+    renames it, so an interrupted save never corrupts an earlier checkpoint. A state with a
+    NaN or an infinity is never saved (:class:`CheckpointError`)."""
+    if bad := nonfinite_leaves(state):
+        raise CheckpointError(f"refusing to save checkpoint {step}: non-finite values in "
+                              f"{', '.join(bad[:5])}")
     mngr.save(step, args=ocp.args.StandardSave(_as_tree(state)))
 
 

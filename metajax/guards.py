@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 NONFINITE = "_nonfinite"  # metrics key: one flag per quantity, in ``quantity_names`` order
 
@@ -37,6 +38,20 @@ def guard_nonfinite(step: Callable) -> Callable:
         return new_state, {**metrics, NONFINITE: flags}
 
     return guarded
+
+
+def nonfinite_leaves(tree) -> list[str]:
+    """The paths of ``tree``'s floating-point leaves that hold a NaN or an infinity
+    (checked on the host: for states about to be saved or started from)."""
+    bad = []
+    for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
+        try:
+            array = np.asarray(leaf)
+        except TypeError:  # PRNG keys and other opaque leaves
+            continue
+        if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+            bad.append(jax.tree_util.keystr(path))
+    return bad
 
 
 class Interrupted(Exception):

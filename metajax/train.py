@@ -29,7 +29,8 @@ from metajax.config import Algorithm, ConfigError, TrainConfig, build_algorithm
 from metajax.evaluate import (describe_meta_test, finite_or_none, format_meta_test,
                               load_run_config, meta_test_seeds, report_style, result_record,
                               state_template)
-from metajax.guards import NONFINITE, Interrupted, guard_nonfinite, stop_on_signals
+from metajax.guards import (NONFINITE, Interrupted, guard_nonfinite, nonfinite_leaves,
+                            stop_on_signals)
 from metajax.jsonio import write_json_atomic
 from metajax.metrics_log import MetricsLog
 from metajax.run_lock import run_lock
@@ -86,14 +87,17 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     if jax.process_count() > 1 and config.run_name is None:
         raise ConfigError("a run over several processes needs run_name=NAME (the same in "
                           "every process)")
+    state = _init(algo, config)
+    if bad := nonfinite_leaves(state):  # nothing non-finite is trained from or saved
+        raise ConfigError(f"the initial state has non-finite values in {', '.join(bad[:5])}; "
+                          "check the config's scales (policy.init_std, ...)")
     if not _is_main():
         run_dir = Path(config.runs_dir) / config.run_name
-        return _run(algo, config, run_dir, _init(algo, config), 0, [], console or Console())
+        return _run(algo, config, run_dir, state, 0, [], console or Console())
     run_dir = resolve_run_dir(config)
     run_dir.mkdir(parents=True)
     with run_lock(run_dir):
         write_json_atomic(run_dir / "config.json", config.to_dict())
-        state = _init(algo, config)
         return _run(algo, config, run_dir, state, 0, [], console or Console())
 
 

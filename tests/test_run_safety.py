@@ -173,3 +173,27 @@ def test_non_finite_updates_are_skipped_then_stop_the_run(tmp_path, capsys, monk
 def test_resume_errors(args, message, capsys):
     assert main(["train", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_nothing_non_finite_is_ever_saved(tmp_path, monkeypatch):
+    """A state with a NaN or an infinity is never checkpointed; a non-finite initial state
+    is refused before the run directory exists."""
+    from metajax.config import ConfigError
+    from metajax.guards import nonfinite_leaves
+
+    state = {"w": jnp.array([1.0, jnp.inf]), "key": jax.random.key(0), "n": jnp.arange(2)}
+    assert nonfinite_leaves(state) == ["['w']"]
+    mngr = checkpoint.manager(tmp_path / "checkpoints")
+    with pytest.raises(checkpoint.CheckpointError, match=r"non-finite values in \['w'\]"):
+        checkpoint.save(mngr, 1, state)
+    mngr.close()
+    assert not list((tmp_path / "checkpoints").glob("1*"))
+
+    original = train_module._init
+    monkeypatch.setattr(train_module, "_init", lambda algo, config: jax.tree.map(
+        lambda x: x * jnp.nan if jnp.issubdtype(x.dtype, jnp.floating) else x,
+        original(algo, config)))
+    runs = tmp_path / "runs"
+    with pytest.raises(ConfigError, match="the initial state has non-finite values"):
+        train_module.train(load_config(None, [f"runs_dir={runs}", *TINY]))
+    assert not runs.exists() or not any(runs.iterdir())
