@@ -45,6 +45,17 @@ class CheckpointError(ValueError):
     """A missing, corrupt, partial or incompatible checkpoint."""
 
 
+def saved_steps(directory: str | Path) -> list[int]:
+    """The steps checkpointed under ``directory`` (none when it does not exist)."""
+    if not Path(directory).is_dir():
+        return []
+    mngr = manager(directory)
+    try:
+        return sorted(mngr.all_steps())
+    finally:
+        mngr.close()
+
+
 def restore_latest(directory: str | Path, template: State) -> tuple[State, int]:
     """The latest checkpoint under ``directory`` restored into ``template``'s structure, and
     its step; see :func:`restore`."""

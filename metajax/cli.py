@@ -5,8 +5,43 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from typing import Sequence
+import threading
+from typing import Iterator, Sequence
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM outside the training loop (set-up, compile, meta-test): a
+    BaseException, so no ``except Exception`` on the way swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_stop() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Stopped` within the block (the training loop defers
+    them to an iteration boundary with its own handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Stopped(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _one_line(err: BaseException) -> str:
+    return "; ".join([str(err), *getattr(err, "__notes__", [])])
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +81,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if extra:  # key=value after --step: argparse ends the positionals at the first option
         args.overrides += extra
+    try:
+        with _signals_stop():
+            return _command(args)
+    except (Stopped, KeyboardInterrupt) as err:
+        signum = err.signum if isinstance(err, Stopped) else signal.SIGINT
+        message = _one_line(err) if isinstance(err, Stopped) else "stopped by SIGINT"
+        print(f"metajax: {message}", file=sys.stderr)
+        return 128 + signum
+
+
+def _command(args: argparse.Namespace) -> int:
     from metajax import distributed  # before anything starts a JAX backend
 
     if args.command == "train":
@@ -88,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"metajax: error: {err}", file=sys.stderr)
         return 1
     except Interrupted as err:
-        print(f"metajax: {err}", file=sys.stderr)
+        print(f"metajax: {_one_line(err)}", file=sys.stderr)
         return 128 + err.signum
     return 0
 

@@ -188,7 +188,12 @@ def load_run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Train
     path = run_dir / "config.json"
     if not path.is_file():
         raise ConfigError(f"{run_dir} is not a metajax run directory (no config.json)")
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, OSError) as err:
+        raise ConfigError(f"{path} is not a readable JSON config: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object, got {type(data).__name__}")
     return from_dict(TrainConfig, merge(data, parse_overrides(overrides)))
 
 

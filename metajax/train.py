@@ -97,13 +97,19 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     run_dir = resolve_run_dir(config)
     run_dir.mkdir(parents=True)
     with run_lock(run_dir):
-        write_json_atomic(run_dir / "config.json", config.to_dict())
-        return _run(algo, config, run_dir, state, 0, [], console or Console())
+        try:
+            write_json_atomic(run_dir / "config.json", config.to_dict())
+            return _run(algo, config, run_dir, state, 0, [], console or Console())
+        except BaseException as err:
+            if not isinstance(err, Exception):  # Ctrl-C or SIGTERM during set-up or compile
+                err.add_note(f"continue with: metajax train --resume {run_dir}")
+            raise
 
 
 def resume(run_dir: str | Path, console: Console | None = None) -> TrainResult:
-    """Continues the run in ``run_dir`` from its latest checkpoint, with its own config; its
-    metrics after that checkpoint are dropped and recomputed."""
+    """Continues the run in ``run_dir`` from its latest checkpoint (from iteration 0 when it
+    was stopped before its first), with its own config; its metrics after that checkpoint are
+    dropped and recomputed."""
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     algo = build_algorithm(config)
@@ -115,17 +121,38 @@ def resume(run_dir: str | Path, console: Console | None = None) -> TrainResult:
 
 def _continue(run_dir: Path, config: TrainConfig, algo: Algorithm,
                    console: Console | None) -> TrainResult:
-    state, done = checkpoint.restore_latest(run_dir / "checkpoints",
-                                            state_template(algo, config))
-    records = []
+    if checkpoint.saved_steps(run_dir / "checkpoints"):
+        state, done = checkpoint.restore_latest(run_dir / "checkpoints",
+                                                state_template(algo, config))
+    else:  # stopped before its first checkpoint (during set-up or compile): start again
+        state, done = _init(algo, config), 0
     metrics_path = run_dir / "metrics.jsonl"
-    if metrics_path.is_file():
-        records = [r for r in map(json.loads, metrics_path.read_text().splitlines())
-                   if r["iteration"] <= done]
+    records = [r for r in _read_metrics(metrics_path) if r["iteration"] <= done]
     tmp = metrics_path.with_suffix(".jsonl.tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
     tmp.replace(metrics_path)
     return _run(algo, config, run_dir, state, done, records, console or Console())
+
+
+def _read_metrics(path: Path) -> list[dict]:
+    """The records of ``metrics.jsonl``; a last line cut off by a crash is dropped (its
+    iteration is recomputed), a malformed line elsewhere is a one-line error."""
+    if not path.is_file():
+        return []
+    lines = path.read_text().splitlines()
+    records = []
+    for k, line in enumerate(lines):
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("iteration"), int):
+                raise ValueError
+        except ValueError:
+            if k == len(lines) - 1:
+                break
+            raise ConfigError(f"{path} line {k + 1} is not a metrics record; fix or remove "
+                              "the line, then resume") from None
+        records.append(record)
+    return records
 
 
 def _record(i: int, metrics: dict, flags: np.ndarray, names: list[str], seconds: float) -> dict:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jax
@@ -77,7 +78,8 @@ def test_corrupt_checkpoint_is_refused_and_left_alone(tmp_path, capsys):
 def test_a_second_writer_is_refused_while_the_run_is_held(tmp_path, capsys):
     """Two writers on one run directory would interleave metrics.jsonl: while one holds the
     run's lock, ``--resume`` is refused in one line naming the holder's pid and touches
-    nothing; once it is released, ``--resume`` proceeds."""
+    nothing; once it is released, ``--resume`` proceeds (past a last metrics line cut off by
+    a crash)."""
     from metajax.run_lock import run_lock
 
     assert main(["train", f"runs_dir={tmp_path}", "run_name=r", "num_iterations=2",
@@ -93,6 +95,8 @@ def test_a_second_writer_is_refused_while_the_run_is_held(tmp_path, capsys):
         assert f"is in use by another metajax process (pid {os.getpid()})" in err
         assert err.count("\n") == 1
         assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    with open(run / "metrics.jsonl", "a") as f:  # a line cut off by a crash mid-write
+        f.write('{"iteration": 3, "pre_ret')
     assert main(["train", "--resume", str(run)]) == 0
     iterations = [json.loads(line)["iteration"]
                   for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -173,6 +177,34 @@ def test_non_finite_updates_are_skipped_then_stop_the_run(tmp_path, capsys, monk
 def test_resume_errors(args, message, capsys):
     assert main(["train", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_malformed_run_config_is_one_line(tmp_path, capsys):
+    (tmp_path / "config.json").write_text('{"env": "Navigation2D-v0", ')
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "config.json is not a readable JSON config" in err and err.count("\n") == 1
+
+
+def test_ctrl_c_during_compile_is_one_line_and_resumable(tmp_path):
+    """Ctrl-C before the first iteration (here: while the step compiles) ends with one line
+    and exit 130, and ``--resume`` then runs the whole budget from iteration 0."""
+    run = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "metajax", "train", f"runs_dir={tmp_path}",
+                             "run_name=r", "num_iterations=3", *TINY],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "config.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith("metajax: stopped by SIGINT; continue with: metajax train --resume")
+    assert main(["train", "--resume", str(run)]) == 0
+    iterations = [json.loads(line)["iteration"]
+                  for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert iterations == [1, 2, 3]
 
 
 def test_nothing_non_finite_is_ever_saved(tmp_path, monkeypatch):
