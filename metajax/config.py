@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import inspect
 import json
 import math
@@ -98,6 +99,11 @@ class PolicyConfig:
         checks.non_negative_int("context_dim", self.context_dim)
 
 
+# fields that do not change what a checkpointed state means (a resume may extend a run)
+BOOKKEEPING = ("num_iterations", "run_name", "runs_dir", "checkpoint_every", "checkpoint_at",
+               "log_every", "devices", "max_nonfinite", "wandb_project", "meta_test")
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """A whole run; the defaults are the ``make demo`` run (reference MAML-TRPO, shortened)."""
@@ -159,6 +165,12 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def state_fingerprint(self) -> str:
+        """SHA-256 of the fields that give a checkpointed state its meaning (everything but
+        the run's bookkeeping and meta-test protocol), stored with every checkpoint."""
+        data = {k: v for k, v in self.to_dict().items() if k not in BOOKKEEPING}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def meta_test_from_training(self) -> tuple[str, ...]:
         """The ``meta_test`` fields left unset that follow the training's inner loop

@@ -231,7 +231,8 @@ def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = (),
     config = load_run_config(run_dir, overrides)
     algo = build_algorithm(config)
     state, iteration = checkpoint.restore(run_dir / "checkpoints",
-                                          state_template(algo, config), step)
+                                          state_template(algo, config), step,
+                                          config.state_fingerprint())
     result = meta_test_seeds(algo, state.meta_params, config)
     path = _new_evaluation_path(run_dir, iteration)
     write_json_atomic(path, {**result_record(config, result, iteration),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -122,8 +123,12 @@ def resume(run_dir: str | Path, console: Console | None = None) -> TrainResult:
 def _continue(run_dir: Path, config: TrainConfig, algo: Algorithm,
                    console: Console | None) -> TrainResult:
     if checkpoint.saved_steps(run_dir / "checkpoints"):
-        state, done = checkpoint.restore_latest(run_dir / "checkpoints",
-                                                state_template(algo, config))
+        state, done, rejected = checkpoint.restore_verified(
+            run_dir / "checkpoints", state_template(algo, config), config.state_fingerprint())
+        if rejected:
+            print(f"metajax: {len(rejected)} newer checkpoint(s) failed verification and were "
+                  f"moved to checkpoints.rejected/ ({rejected[0]}); resuming from iteration "
+                  f"{done}", file=sys.stderr)
     else:  # stopped before its first checkpoint (during set-up or compile): start again
         state, done = _init(algo, config), 0
     metrics_path = run_dir / "metrics.jsonl"
@@ -196,6 +201,7 @@ def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
                   f"{action} compiled in {compile_seconds:.1f} s")
 
     ckpt = checkpoint.manager(run_dir / "checkpoints", keep=config.checkpoint_at)
+    fingerprint = config.state_fingerprint()
     durations, in_a_row = [], np.zeros(config.seeds, int)
     n = config.num_iterations
     progress = Progress(
@@ -218,7 +224,7 @@ def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
                 log.write(record)
                 in_a_row = np.where(flags.any(axis=1), in_a_row + 1, 0)
                 if in_a_row.max() >= config.max_nonfinite:
-                    checkpoint.save(ckpt, i + 1, state)  # the last finite state
+                    checkpoint.save(ckpt, i + 1, state, fingerprint)  # the last finite one
                     raise NonFiniteError(
                         f"stopped at iteration {i + 1}: {in_a_row.max()} non-finite updates "
                         f"in a row (non-finite: {', '.join(record['nonfinite'])}); the last finite "
@@ -231,7 +237,7 @@ def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
                                   f"({durations[-1]:.2f} s)")
                 if ((i + 1) % config.checkpoint_every == 0 or i + 1 in config.checkpoint_at
                         or i + 1 == n or signals):
-                    checkpoint.save(ckpt, i + 1, state)
+                    checkpoint.save(ckpt, i + 1, state, fingerprint)
                 if signals:
                     ckpt.wait_until_finished()
                     console.print(f"stopped after iteration {i + 1}; checkpoint written, "

@@ -70,7 +70,8 @@ def test_corrupt_checkpoint_is_refused_and_left_alone(tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", "--resume", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("metajax: error: checkpoint 2 under") and "corrupt" in err
+    assert err.startswith("metajax: error: no checkpoint under") and "verifies" in err
+    assert "checkpoint 2 under" in err and "corrupt" in err
     assert err.count("\n") == 1
     assert {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()} == before
 
@@ -229,3 +230,62 @@ def test_nothing_non_finite_is_ever_saved(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="the initial state has non-finite values"):
         train_module.train(load_config(None, [f"runs_dir={runs}", *TINY]))
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_no_corrupted_checkpoint_is_ever_restored(tmp_path, capsys):
+    """Random byte ranges overwritten in random files of the newest checkpoint, many times:
+    a restore either returns exactly the saved state of some step or refuses; ``--resume``
+    falls back to the newest checkpoint that verifies (one line) and ends on the params of
+    an uninterrupted run."""
+    import shutil
+
+    args = [f"runs_dir={tmp_path}", "num_iterations=4", "checkpoint_every=1", *TINY]
+    assert main(["train", "run_name=pristine", *args]) == 0
+    pristine = tmp_path / "pristine"
+    config = load_config(pristine / "config.json")
+    template = build_algorithm(config).init(jax.random.key(0))
+    saved = {s: checkpoint.restore(pristine / "checkpoints", template, s)[0]
+             for s in checkpoint.saved_steps(pristine / "checkpoints")}
+    assert sorted(saved) == [2, 3, 4]
+    rng = np.random.default_rng(0)
+    fell_back = 0
+    for trial in range(12):
+        run = tmp_path / f"trial{trial}"
+        shutil.copytree(pristine, run)
+        files = sorted(p for p in (run / "checkpoints" / "4").rglob("*") if p.is_file())
+        for victim in rng.choice(files, size=min(2, len(files)), replace=False):
+            data = bytearray(victim.read_bytes())
+            if not data:
+                continue
+            start = int(rng.integers(len(data)))
+            length = int(rng.integers(1, 64))
+            data[start:start + length] = rng.bytes(len(data[start:start + length]))
+            victim.write_bytes(bytes(data))
+        try:
+            state, step, _ = checkpoint.restore_verified(run / "checkpoints", template,
+                                                         config.state_fingerprint())
+        except checkpoint.CheckpointError:
+            continue
+        assert checkpoint.array_digest(state) == checkpoint.array_digest(saved[step])
+        fell_back += step < 4
+    assert fell_back > 0  # the damage was detected at least once, and the fallback used
+
+    run = tmp_path / "damaged"
+    shutil.copytree(pristine, run)
+    victim = max((p for p in (run / "checkpoints" / "4").rglob("*") if p.is_file()),
+                 key=lambda p: p.stat().st_size)
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 4] = b"\xff\xfe\xfd\xfc"  # 4 bytes flipped
+    victim.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 2  # evaluate never falls back: it refuses
+    assert "checkpoint 4 under" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert "failed verification and were moved to checkpoints.rejected/" in err
+    assert "resuming from iteration 3" in err
+    assert (run / "checkpoints.rejected" / "4").is_dir()
+    resumed, step = final_params(run)
+    assert step == 4
+    for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(saved[4].meta_params)):
+        np.testing.assert_array_equal(a, b)
