@@ -162,6 +162,9 @@ class TrainConfig:
         if self.run_name is not None and (not self.run_name or "/" in self.run_name
                                           or self.run_name.startswith(".")):
             raise ValueError(f"run_name must be a plain directory name, got {self.run_name!r}")
+        if self.run_name is not None and len(self.run_name.encode()) > 200:
+            raise ValueError(f"run_name must be at most 200 bytes (file systems allow 255), "
+                             f"got {len(self.run_name.encode())}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

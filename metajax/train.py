@@ -96,7 +96,11 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
         run_dir = Path(config.runs_dir) / config.run_name
         return _run(algo, config, run_dir, state, 0, [], console or Console())
     run_dir = resolve_run_dir(config)
-    run_dir.mkdir(parents=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create the run directory {run_dir}: {err.strerror} "
+                          f"(runs_dir={config.runs_dir})") from None
     with run_lock(run_dir):
         try:
             write_json_atomic(run_dir / "config.json", config.to_dict())

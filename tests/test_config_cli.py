@@ -22,6 +22,7 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
 @pytest.mark.parametrize("override, message", [
     ("seed=99999999999999999999999", "seed must be an integer of magnitude at most 2**62"),
     ("meta_test.seed=99999999999999999999999", "meta_test.seed must be an integer"),
+    ("run_name=" + "a" * 300, "run_name must be at most 200 bytes"),
     ("maml.cg_iters=5000", "maml.cg_iters must be at most 100 (conjugate gradient"),
     ("policy.init_std=.inf", "policy.init_std must be a finite number, got inf"),
     ("maml.inner_lr=.nan", "maml.inner_lr must be a finite number, got nan"),
@@ -63,6 +64,14 @@ def test_numbers_parse_as_people_write_them(raw, value, tmp_path):
     path = tmp_path / "config.yaml"  # YAML 1.1 reads 1e-3 as a string; the config does not
     path.write_text(f"rl2:\n  lr: {raw}\n")
     assert load_config(path).rl2.lr == value
+
+
+def test_runs_dir_that_is_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert main(["train", f"runs_dir={tmp_path / 'file'}", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create the run directory" in err and "Not a directory" in err
+    assert err.count("\n") == 1
 
 
 def test_policy_must_match_action_space():
