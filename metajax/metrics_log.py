@@ -23,15 +23,19 @@ class MetricsLog:
     """Appends records to every sink; use as a context manager so all of them are closed."""
 
     def __init__(self, run_dir: Path, config: dict[str, Any], wandb_project: str | None = None,
-                 enabled: bool = True):
-        """``enabled=False`` (processes other than 0 of a multi-process run) writes nothing."""
+                 enabled: bool = True, first_iteration: int = 1):
+        """``enabled=False`` (processes other than 0 of a multi-process run) writes nothing.
+        ``first_iteration`` > 1 (a resume): TensorBoard drops its events from that iteration
+        on, as ``metrics.jsonl`` drops its lines, so both agree."""
         from tensorboardX import SummaryWriter
 
         self.enabled = enabled
         if not enabled:
             return
         self.jsonl = open(run_dir / "metrics.jsonl", "a")
-        self.tensorboard = SummaryWriter(str(run_dir / "tensorboard"))
+        self.tensorboard = SummaryWriter(
+            str(run_dir / "tensorboard"),
+            purge_step=first_iteration if first_iteration > 1 else None)
         self.wandb = None
         if wandb_project is not None:
             import wandb

@@ -215,7 +215,8 @@ def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
     )
     try:
         with stop_on_signals() as signals, progress, \
-                MetricsLog(run_dir, config.to_dict(), config.wandb_project, _is_main()) as log:
+                MetricsLog(run_dir, config.to_dict(), config.wandb_project, _is_main(),
+                           first + 1) as log:
             bar = progress.add_task("meta-training", total=n, completed=first, returns="")
             for i in range(first, n):
                 start = time.perf_counter()

@@ -26,6 +26,27 @@ TINY = ["policy.hidden_sizes=[8]", "maml.num_tasks=2", "maml.num_episodes=2", "m
         "meta_test.num_episodes=2"]
 
 
+def tensorboard_scalars(logdir: Path, tag: str) -> dict[int, list[float]]:
+    """The values TensorBoard shows for ``tag`` per step: event files read in order, and on a
+    SessionLog START at step s (``purge_step``) the earlier events at steps >= s dropped, as
+    TensorBoard's loader does."""
+    from tensorboardX.proto import event_pb2
+
+    values: dict[int, list[float]] = {}
+    for path in sorted(logdir.glob("events.out.tfevents.*")):
+        data, offset = path.read_bytes(), 0
+        while offset < len(data):
+            length = int.from_bytes(data[offset:offset + 8], "little")
+            event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
+            offset += 12 + length + 4
+            if event.HasField("session_log") and event.session_log.status == 1:  # START
+                values = {k: v for k, v in values.items() if k < event.step}
+            for value in event.summary.value:
+                if value.tag == tag:
+                    values.setdefault(event.step, []).append(value.simple_value)
+    return values
+
+
 def final_params(run_dir: Path):
     config = load_config(run_dir / "config.json")
     template = build_algorithm(config).init(jax.random.key(0))
@@ -285,6 +306,10 @@ def test_no_corrupted_checkpoint_is_ever_restored(tmp_path, capsys):
     assert "failed verification and were moved to checkpoints.rejected/" in err
     assert "resuming from iteration 3" in err
     assert (run / "checkpoints.rejected" / "4").is_dir()
+    # TensorBoard agrees with metrics.jsonl: iteration 4, dropped and recomputed, shows once
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    shown = tensorboard_scalars(run / "tensorboard", "post_return")
+    assert shown == {r["iteration"]: [pytest.approx(r["post_return"])] for r in records}
     resumed, step = final_params(run)
     assert step == 4
     for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(saved[4].meta_params)):
