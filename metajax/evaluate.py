@@ -228,6 +228,10 @@ def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = (),
     (overridden) effective protocol; writes ``evaluations/step_<N>[_<k>].json``, a new file
     for every evaluation (the training's ``meta_test.json`` is left alone)."""
     run_dir = Path(run_dir)
+    for item in overrides:
+        if not item.startswith("meta_test."):
+            raise ConfigError(f"evaluate takes meta_test.* overrides only (the run's training "
+                              f"config is fixed by its checkpoints); got {item!r}")
     config = load_run_config(run_dir, overrides)
     algo = build_algorithm(config)
     state, iteration = checkpoint.restore(run_dir / "checkpoints",

@@ -152,6 +152,9 @@ def test_cli_train_evaluate_and_no_overwrite(tmp_path, capsys):
 def test_evaluate_rejects_a_non_run_directory(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path)]) == 2
     assert "is not a metajax run directory" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path), "seeds=3"]) == 2
+    err = capsys.readouterr().err
+    assert "evaluate takes meta_test.* overrides only" in err and err.count("\n") == 1
 
 
 def test_python_dash_m_entry_point(tmp_path):
