@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,7 +25,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from metajax import checkpoint
+from metajax import checkpoint, memory
 from metajax.config import Algorithm, ConfigError, TrainConfig, build_algorithm
 from metajax.evaluate import (describe_meta_test, finite_or_none, format_meta_test,
                               load_run_config, meta_test_seeds, report_style, result_record,
@@ -92,9 +92,10 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     if bad := nonfinite_leaves(state):  # nothing non-finite is trained from or saved
         raise ConfigError(f"the initial state has non-finite values in {', '.join(bad[:5])}; "
                           "check the config's scales (policy.init_std, ...)")
+    compiled = _compile(algo, config, state)
     if not _is_main():
         run_dir = Path(config.runs_dir) / config.run_name
-        return _run(algo, config, run_dir, state, 0, [], console or Console())
+        return _run(algo, config, run_dir, state, 0, [], console or Console(), compiled)
     run_dir = resolve_run_dir(config)
     try:
         run_dir.mkdir(parents=True)
@@ -104,9 +105,9 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     with run_lock(run_dir):
         try:
             write_json_atomic(run_dir / "config.json", config.to_dict())
-            return _run(algo, config, run_dir, state, 0, [], console or Console())
+            return _run(algo, config, run_dir, state, 0, [], console or Console(), compiled)
         except BaseException as err:
-            if not isinstance(err, Exception):  # Ctrl-C or SIGTERM during set-up or compile
+            if isinstance(err, Interrupted) or not isinstance(err, Exception):  # a signal
                 err.add_note(f"continue with: metajax train --resume {run_dir}")
             raise
 
@@ -140,7 +141,8 @@ def _continue(run_dir: Path, config: TrainConfig, algo: Algorithm,
     tmp = metrics_path.with_suffix(".jsonl.tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
     tmp.replace(metrics_path)
-    return _run(algo, config, run_dir, state, done, records, console or Console())
+    compiled = _compile(algo, config, state)
+    return _run(algo, config, run_dir, state, done, records, console or Console(), compiled)
 
 
 def _read_metrics(path: Path) -> list[dict]:
@@ -187,8 +189,16 @@ def _record(i: int, metrics: dict, flags: np.ndarray, names: list[str], seconds:
     return record
 
 
-def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
-         records: list[dict], console: Console) -> TrainResult:
+class CompiledStep(NamedTuple):
+    step: Any  # the compiled (guarded, and over seeds vmapped) meta-step
+    step_key: Callable[[int], jax.Array]  # iteration -> its key
+    names: list[str]  # the quantities the guard checks
+    seconds: float  # compile time
+
+
+def _compile(algo: Algorithm, config: TrainConfig, state) -> CompiledStep:
+    """Compiles the guarded step, then checks XLA's memory plan against the device's free
+    memory: a run that cannot fit is refused here, before its first iteration."""
     loop_key = _keys(config)[1]
     start = time.perf_counter()
     guarded = guard_nonfinite(algo.step)
@@ -198,8 +208,20 @@ def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
     else:  # one vmapped program trains every seed
         step_key = lambda i: jax.vmap(jax.random.fold_in, (0, None))(loop_key, i)  # noqa: E731
         step = jax.jit(jax.vmap(guarded)).lower(state, loop_key).compile()
-    compile_seconds = time.perf_counter() - start
-    names = guarded.names  # set while tracing
+    seconds = time.perf_counter() - start
+    planned, device = memory.planned_bytes(step), jax.devices()[0]
+    available = memory.available_bytes(device)
+    if planned is not None and available is not None and planned > available:
+        raise ConfigError(
+            f"the compiled step needs {memory.gib(planned)} but {device.platform} has "
+            f"{memory.gib(available)} free; use fewer tasks or episodes, or set "
+            f"maml.task_chunk (tasks per sequential chunk) to bound the memory")
+    return CompiledStep(step, step_key, guarded.names, seconds)
+
+
+def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
+         records: list[dict], console: Console, compiled: CompiledStep) -> TrainResult:
+    step, step_key, names, compile_seconds = compiled
     action = "resumed at iteration " + str(first) if first else "meta-step"
     console.print(f"[bold]metajax[/] {config.algo} on {config.env}: run dir {run_dir}, "
                   f"{action} compiled in {compile_seconds:.1f} s")

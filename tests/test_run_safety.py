@@ -314,3 +314,17 @@ def test_no_corrupted_checkpoint_is_ever_restored(tmp_path, capsys):
     assert step == 4
     for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(saved[4].meta_params)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_run_that_cannot_fit_is_refused_before_its_first_iteration(tmp_path, monkeypatch,
+                                                                     capsys):
+    """XLA's memory plan of the compiled step against the device's free memory (here made
+    tiny): one line naming both sizes and ``maml.task_chunk``; no run directory."""
+    from metajax import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device: 1024)
+    assert main(["train", f"runs_dir={tmp_path}", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "the compiled step needs" in err and "0.00 GiB free" in err
+    assert "maml.task_chunk" in err and err.count("\n") == 1
+    assert not any(tmp_path.iterdir())
