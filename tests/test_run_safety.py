@@ -208,9 +208,28 @@ def test_malformed_run_config_is_one_line(tmp_path, capsys):
     assert "config.json is not a readable JSON config" in err and err.count("\n") == 1
 
 
-def test_ctrl_c_during_compile_is_one_line_and_resumable(tmp_path):
-    """Ctrl-C before the first iteration (here: while the step compiles) ends with one line
-    and exit 130, and ``--resume`` then runs the whole budget from iteration 0."""
+def test_ctrl_c_during_compile_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    """Ctrl-C while the step compiles (before the run directory exists): one line, exit 130,
+    nothing written, and the same run name then trains."""
+    from metajax.cli import Stopped
+
+    def interrupted(*args):
+        raise Stopped(signal.SIGINT)
+
+    monkeypatch.setattr(train_module, "_compile", interrupted)
+    args = ["train", f"runs_dir={tmp_path}", "run_name=r", "num_iterations=1", *TINY]
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert err == "metajax: stopped by SIGINT\n"
+    assert not any(tmp_path.iterdir())
+    monkeypatch.undo()
+    assert main(args) == 0
+
+
+def test_ctrl_c_after_set_up_is_one_line_and_resumable(tmp_path):
+    """A real Ctrl-C once the run directory exists (set-up, or the first iterations): one
+    line naming the resume command, exit 130, no traceback; ``--resume`` then completes the
+    budget (from iteration 0 if no checkpoint was written yet)."""
     run = tmp_path / "r"
     proc = subprocess.Popen([sys.executable, "-m", "metajax", "train", f"runs_dir={tmp_path}",
                              "run_name=r", "num_iterations=3", *TINY],
