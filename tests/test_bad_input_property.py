@@ -1,6 +1,7 @@
-"""Property test: random bad configs and config files thrown at the CLI each give a one-line
-error and exit status 2, with no traceback and no file created or changed under the runs
-directory."""
+"""Property test: random bad configs (wrong types, ranges, unknown keys, non-finite numbers,
+integers past 2**62, bad ``env_kwargs``) and config files thrown at the CLI each give a
+one-line error and exit status 2, with no traceback and no file created or changed under the
+runs directory."""
 
 import dataclasses
 import json
@@ -53,6 +54,35 @@ def bad_override(draw):
     return f"{key}={value}"
 
 
+non_finite = st.sampled_from([".nan", ".inf", "-.inf"])
+fractional = st.floats(-1e6, 1e6).filter(lambda x: not float(x).is_integer())
+
+
+@st.composite
+def bad_value(draw):
+    """A non-finite float, an integer past 2**62, a fraction for an integer field, or an
+    ``env_kwargs`` that the environment's constructor refuses (unknown name, wrong type,
+    out of range)."""
+    kind = draw(st.sampled_from(["non_finite", "huge", "fraction", "env_kwargs"]))
+    floats = [k for k, d in FIELDS if isinstance(d, float)]
+    ints = [k for k, d in FIELDS if isinstance(d, int) and not isinstance(d, bool)]
+    if kind == "non_finite":
+        return f"{draw(st.sampled_from(floats))}={draw(non_finite)}"
+    if kind == "huge":
+        return f"{draw(st.sampled_from(ints))}={draw(st.integers(2**62 + 1, 2**80))}"
+    if kind == "fraction":
+        return f"{draw(st.sampled_from(ints))}={draw(fractional)!r}"
+    return "env_kwargs=" + draw(st.one_of(
+        words.filter(lambda w: w not in {"goal_low", "goal_high", "max_action", "horizon",
+                                         "goal_tolerance", "action_scale"}).map(
+            lambda w: f"{{{w}: 1}}"),
+        fractional.map(lambda x: f"{{horizon: {x!r}}}"),
+        st.integers(-10**6, 0).map(lambda x: f"{{horizon: {x}}}"),
+        words.filter(lambda w: w not in {"true", "false", "yes", "no", "on", "off", "null",
+                                         "y", "n"}).map(lambda w: f"{{goal_low: {w}}}"),
+        st.floats(0.5, 10).map(lambda x: f"{{goal_low: {x!r}}}")))
+
+
 INCOMPATIBLE = [
     ["algo=dqn", "env=Pendulum-v1"],
     ["algo=maml", "env=CartPole-v1"],
@@ -78,9 +108,9 @@ def run_cli(args, runs: Path, capsys) -> None:
     assert sorted(runs.rglob("*")) == before
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(overrides=st.lists(bad_override(), min_size=1, max_size=3))
+@given(overrides=st.lists(st.one_of(bad_override(), bad_value()), min_size=1, max_size=3))
 def test_bad_overrides_are_one_line_errors(overrides, capsys):
     with tempfile.TemporaryDirectory() as tmp:
         run_cli(overrides, Path(tmp), capsys)
