@@ -49,8 +49,8 @@ SUPERVISED_DEFAULTS: dict[str, Any] = {
 }
 
 
-# each algorithm of the MAML family is MAML with these settings (the run's ``maml.*`` values
-# must agree with them; ``algo=anil`` sets ``maml.adapt=head`` unless given otherwise)
+# each algorithm of the MAML family is MAML with these settings: ``algo=anil`` sets
+# ``maml.adapt=head``, and a ``maml.*`` value that contradicts its algo is a config error
 ALGORITHMS: dict[str, dict[str, Any]] = {
     "maml": {},
     "fomaml": {"first_order": True},
@@ -332,6 +332,11 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
         base = merge(SINGLE_TASK_DEFAULTS if single else META_INIT_DEFAULTS,
                      {"ppo": {"algo": algo}} if algo != "dqn" else {})
     if algo in ALGORITHMS:
+        given = data.get("maml") if isinstance(data.get("maml"), dict) else {}
+        for key, value in ALGORITHMS[algo].items():
+            if key in given and given[key] != value:
+                raise ConfigError(f"algo={algo} means maml.{key}={value}; maml.{key}="
+                                  f"{given[key]} contradicts it (choose the algo that has it)")
         presets = dict(ALGORITHMS[algo])
         if algo == "reptile":
             presets.update(REPTILE_SUPERVISED if data.get("env") in SUPERVISED else REPTILE_RL)

@@ -57,6 +57,14 @@ def test_bad_values_raise_one_line_errors(override, message):
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_contradicted_preset_is_an_error():
+    with pytest.raises(ConfigError, match="algo=fomaml means maml.first_order=True; "
+                                          "maml.first_order=False contradicts it"):
+        load_config(None, ["algo=fomaml", "maml.first_order=false"])
+    config = load_config(None, ["algo=promp", "maml.outer=promp"])  # agreeing is fine
+    assert config.maml.estimator == "lvc"
+
+
 @pytest.mark.parametrize("raw, value", [("1e-3", 1e-3), ("3E-4", 3e-4), (".5", 0.5),
                                         ("2.5e+1", 25.0), ("2", 2.0)])
 def test_numbers_parse_as_people_write_them(raw, value, tmp_path):
