@@ -39,6 +39,13 @@ def test_rl2_bandit_example():
     assert all(np.isfinite(v) for v in results.values())
 
 
+def test_rl2_tabular_mdp_example():
+    results = _load("rl2_tabular_mdp").main(updates=2, num_envs=4, hidden_size=8,
+                                            num_eval_tasks=20, episodes=2)
+    assert {"rl2", "random", "psrl"} <= set(results)
+    assert all(np.isfinite(v) for v in results.values())
+
+
 def test_cartpole_agents_example():
     results = _load("cartpole_agents").main(seeds=2, steps=256, tiny=True)
     assert set(results) == {"dqn", "ppo"} and all(r.shape == (2,) for r in results.values())
