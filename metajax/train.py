@@ -6,7 +6,9 @@ Iteration ``i`` draws its key as ``fold_in(loop_key, i)``, so a run resumed from
 uninterrupted run. SIGINT/SIGTERM stop the loop at the next iteration boundary after a final
 checkpoint. Updates with a non-finite metric or state are skipped inside the jitted step;
 ``max_nonfinite`` of them in a row stop the run with a report, and nothing non-finite is ever
-checkpointed.
+checkpointed. The step is compiled, and its memory plan checked against the device, before
+the run directory exists; the run holds its directory's lock for its life; ``resume`` restores
+the newest checkpoint that verifies (``metajax.checkpoint``).
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from metajax.guards import (NONFINITE, Interrupted, guard_nonfinite, nonfinite_l
                             stop_on_signals)
 from metajax.jsonio import write_json_atomic
 from metajax.metrics_log import MetricsLog
-from metajax.run_lock import run_lock
 from metajax.plotting import plot_learning_curves
+from metajax.run_lock import run_lock
 
 
 class NonFiniteError(RuntimeError):
@@ -126,7 +128,7 @@ def resume(run_dir: str | Path, console: Console | None = None) -> TrainResult:
 
 
 def _continue(run_dir: Path, config: TrainConfig, algo: Algorithm,
-                   console: Console | None) -> TrainResult:
+              console: Console | None) -> TrainResult:
     if checkpoint.saved_steps(run_dir / "checkpoints"):
         state, done, rejected = checkpoint.restore_verified(
             run_dir / "checkpoints", state_template(algo, config), config.state_fingerprint())
