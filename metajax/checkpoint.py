@@ -142,7 +142,7 @@ def restore_verified(directory: str | Path, template: State,
             rejected.append((step, str(err)))
             continue
         aside = directory.parent / f"{directory.name}.rejected"
-        for bad, _ in rejected:
+        for bad, _ in rejected if jax.process_index() == 0 else []:  # one process moves
             aside.mkdir(exist_ok=True)
             shutil.move(str(directory / str(bad)), str(aside / str(bad)))
         return state, step, [reason for _, reason in rejected]
