@@ -178,7 +178,8 @@ def rl2_paper_section(data: dict) -> list[str]:
     rows = ["## RL^2: the paper's Tables 1 and 2 beside our RL^2 and classic agents", "",
             "Command: `python benchmarks/rl2_paper.py --maml` (one RL^2 learner per row, PPO, "
             "one seed; every agent on the same 1000 held-out tasks; total reward over the "
-            "trial, mean ± 95% interval). Published: Duan et al. 2016, Tables 1-2 (1000 tasks "
+            "trial, mean ± 95% interval); a row alone: `--rows mdp-n10` (the MDP and 100-pull "
+            "rows use the separate-critic settings listed with them). Published: Duan et al. 2016, Tables 1-2 (1000 tasks "
             f"each). Device: `{data.get('machine', {}).get('device', '?')}`.", ""]
     for r in data["rows"]:
         c = r["config"]
