@@ -102,7 +102,7 @@ def params_at(algo, run_dir: Path, step: int | None = None):
     template = algo.init(jax.random.key(0))
     if step is None:
         return checkpoint.restore_latest(run_dir / "checkpoints", template)[0].meta_params
-    return checkpoint.restore(run_dir / "checkpoints", template, step).meta_params
+    return checkpoint.restore(run_dir / "checkpoints", template, step)[0].meta_params
 
 
 def print_row(name: str, row: dict) -> None:
