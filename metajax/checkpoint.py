@@ -25,7 +25,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from flax import serialization
 
-from metajax.guards import nonfinite_leaves
+from metajax.guards import host_value, nonfinite_leaves
 from metajax.jsonio import write_json_atomic
 
 State = Any  # a flax struct dataclass of arrays
@@ -48,7 +48,7 @@ def array_digest(tree: Any) -> str:
         if isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(leaf.dtype,
                                                                 jax.dtypes.prng_key):
             leaf = jax.random.key_data(leaf)
-        array = np.asarray(leaf)
+        array = host_value(leaf)
         if np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
         elif np.issubdtype(array.dtype, np.integer):
@@ -86,7 +86,8 @@ def save(mngr: ocp.CheckpointManager, step: int, state: State, fingerprint: str 
                               f"{', '.join(bad[:5])}")
     tree = _as_tree(state)
     mngr.save(step, args=ocp.args.StandardSave(tree))
-    mngr.wait_until_finished()
+    if jax.process_count() == 1:  # over several processes orbax coordinates its own commits
+        mngr.wait_until_finished()
     if jax.process_index() == 0:
         path = _digest_path(mngr.directory, step)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -40,13 +40,21 @@ def guard_nonfinite(step: Callable) -> Callable:
     return guarded
 
 
+def host_value(leaf) -> np.ndarray:
+    """``leaf`` on the host. An array spread over several processes cannot be fetched whole:
+    its first local shard stands for it (the full value when replicated)."""
+    if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+        return np.asarray(leaf.addressable_data(0))
+    return np.asarray(leaf)
+
+
 def nonfinite_leaves(tree) -> list[str]:
     """The paths of ``tree``'s floating-point leaves that hold a NaN or an infinity
     (checked on the host: for states about to be saved or started from)."""
     bad = []
     for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
         try:
-            array = np.asarray(leaf)
+            array = host_value(leaf)
         except TypeError:  # PRNG keys and other opaque leaves
             continue
         if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):

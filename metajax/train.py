@@ -94,10 +94,13 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     if bad := nonfinite_leaves(state):  # nothing non-finite is trained from or saved
         raise ConfigError(f"the initial state has non-finite values in {', '.join(bad[:5])}; "
                           "check the config's scales (policy.init_std, ...)")
-    compiled = _compile(algo, config, state)
+    # compiled (and its memory checked) before the run directory exists; over several
+    # processes, process 0 creates the directory first, as the others expect
+    compiled = _compile(algo, config, state) if jax.process_count() == 1 else None
     if not _is_main():
         run_dir = Path(config.runs_dir) / config.run_name
-        return _run(algo, config, run_dir, state, 0, [], console or Console(), compiled)
+        return _run(algo, config, run_dir, state, 0, [], console or Console(),
+                    _compile(algo, config, state))
     run_dir = resolve_run_dir(config)
     try:
         run_dir.mkdir(parents=True)
@@ -107,6 +110,7 @@ def train(config: TrainConfig, console: Console | None = None) -> TrainResult:
     with run_lock(run_dir):
         try:
             write_json_atomic(run_dir / "config.json", config.to_dict())
+            compiled = compiled or _compile(algo, config, state)
             return _run(algo, config, run_dir, state, 0, [], console or Console(), compiled)
         except BaseException as err:
             if isinstance(err, Interrupted) or not isinstance(err, Exception):  # a signal
@@ -211,7 +215,9 @@ def _compile(algo: Algorithm, config: TrainConfig, state) -> CompiledStep:
         step_key = lambda i: jax.vmap(jax.random.fold_in, (0, None))(loop_key, i)  # noqa: E731
         step = jax.jit(jax.vmap(guarded)).lower(state, loop_key).compile()
     seconds = time.perf_counter() - start
-    planned, device = memory.planned_bytes(step), jax.devices()[0]
+    # (one process: over several, each process's share is not what XLA's plan reports)
+    planned = memory.planned_bytes(step) if jax.process_count() == 1 else None
+    device = jax.devices()[0]
     available = memory.available_bytes(device)
     if planned is not None and available is not None and planned > available:
         raise ConfigError(
