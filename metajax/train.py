@@ -215,10 +215,11 @@ def _compile(algo: Algorithm, config: TrainConfig, state) -> CompiledStep:
         step_key = lambda i: jax.vmap(jax.random.fold_in, (0, None))(loop_key, i)  # noqa: E731
         step = jax.jit(jax.vmap(guarded)).lower(state, loop_key).compile()
     seconds = time.perf_counter() - start
-    # (one process: over several, each process's share is not what XLA's plan reports)
-    planned = memory.planned_bytes(step) if jax.process_count() == 1 else None
+    # one process only: over several, XLA's plan is not each process's share
+    single = jax.process_count() == 1
+    planned = memory.planned_bytes(step) if single else None
     device = jax.devices()[0]
-    available = memory.available_bytes(device)
+    available = memory.available_bytes(device) if single else None
     if planned is not None and available is not None and planned > available:
         raise ConfigError(
             f"the compiled step needs {memory.gib(planned)} but {device.platform} has "
