@@ -33,6 +33,7 @@ from metajax import checkpoint
 from metajax.config import build_algorithm, load_config
 from metajax.evaluate import meta_test
 from metajax.train import train
+from metajax.protocol import MetaTestPlan
 
 HERE = Path(__file__).parent
 CONFIG = HERE / "configs" / "maml_paper.yaml"
@@ -80,10 +81,10 @@ def on_goals(algo, config, params, goals: np.ndarray, test_seeds: int) -> dict:
     p = config.meta_test
     tasks = algo.env.sample_tasks(jax.random.key(0), len(goals)).replace(
         goal=jnp.asarray(goals, jnp.float32))
-    run = jax.jit(algo.meta_test, static_argnums=(3, 4))
-    lrs = jnp.asarray(PROTOCOLS[REPRODUCTION], jnp.float32)
-    return summarise([np.asarray(run(params, tasks, jax.random.key(20_000 + seed), 3,
-                                     p.num_episodes, lrs)) for seed in range(test_seeds)])
+    run = jax.jit(algo.meta_test)
+    plan = MetaTestPlan.of(PROTOCOLS[REPRODUCTION], p.num_episodes)
+    return summarise([np.asarray(run(params, tasks, jax.random.key(20_000 + seed), plan).mean(0))
+                      for seed in range(test_seeds)])
 
 
 def train_paper_config(iterations: int, seed: int, overrides: list[str], tag: str):

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from metajax.config import build_algorithm, load_config
+from metajax.protocol import MetaTestPlan
 
 HERE = Path(__file__).parent
 # pytorch-maml-rl on the reference configuration, its own test on 400 tasks (issue 20)
@@ -56,7 +57,8 @@ def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
     algo = build_algorithm(config)
     episodes, lr = protocol(config)
     tasks = algo.env.sample_tasks(jax.random.key(TEST_SEED), test_tasks)
-    test = jax.jit(lambda meta, key: algo.meta_test_per_task(meta, tasks, key, 1, episodes, lr))
+    plan = MetaTestPlan.constant(1, lr, episodes)
+    test = jax.jit(lambda meta, key: algo.meta_test(meta, tasks, key, plan))
     step = jax.jit(algo.step)
     init_key, key = jax.random.split(jax.random.key(seed))
     state = algo.init(init_key)

@@ -27,6 +27,7 @@ from metajax.algorithms.rl2 import RL2, RL2Config, make_rl2_policy
 from metajax.classic import evaluate_bandit_agents, evaluate_mdp_agents
 from metajax.config import build_algorithm, load_config
 from metajax.envs.trials import Trials
+from metajax.protocol import MetaTestPlan
 
 HERE = Path(__file__).parent
 # Duan et al. 2016, Table 1 (bandits: random, Gittins, TS, OTS, UCB1, eps-greedy, greedy,
@@ -138,8 +139,8 @@ def maml_vs_rl2(row: str, rl2_row: dict, iterations: int, algo_name: str = "maml
     seconds = time.perf_counter() - start
     task_key, play_key = jax.random.split(jax.random.key(EVAL_SEED))
     tasks = base.sample_tasks(task_key, NUM_EVAL_TASKS)
-    pre, post = np.asarray(jax.jit(algo.meta_test, static_argnums=(3, 4))(
-        state.meta_params, tasks, play_key, 1, episodes, 0.5))
+    pre, post = np.asarray(jax.jit(algo.meta_test)(
+        state.meta_params, tasks, play_key, MetaTestPlan.constant(1, 0.5, episodes)).mean(0))
     optimal = float(np.mean(base.optimal_return(tasks)))
     return {"row": row, "algo": algo_name, "maml_iterations": iterations, "maml_seconds": seconds,
             "maml_pre": float(pre), "maml_post": float(post),

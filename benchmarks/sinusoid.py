@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from metajax.config import build_algorithm, load_config
+from metajax.protocol import MetaTestPlan
 
 HERE = Path(__file__).parent
 PUBLISHED = {  # Meta-SGD paper, Table 1 (mean squared error after one step)
@@ -36,8 +37,9 @@ ALGOS = {
 def evaluate(algo, meta, num_tasks: int = 600, seed: int = 12345):
     """Per-task query MSE after 1 and 10 steps at each algorithm's own inner step size."""
     tasks = algo.env.sample_tasks(jax.random.key(seed), num_tasks)
+    plan = MetaTestPlan.constant(10, algo.config.inner_lr, 0)
     per_task = jax.jit(jax.vmap(lambda t, k: algo.meta_test(
-        meta, jax.tree.map(lambda x: x[None], t), k, 10)))
+        meta, jax.tree.map(lambda x: x[None], t), k, plan)[0]))
     mses = np.asarray(per_task(tasks, jax.random.split(jax.random.key(seed + 1), num_tasks)))
     return mses  # [tasks, 11]
 

@@ -9,6 +9,7 @@ import argparse
 import jax
 
 from metajax.config import ALGORITHMS, RL_ONLY, build_algorithm, load_config
+from metajax.protocol import MetaTestPlan
 
 
 def main(iterations: int = 3000, rl_iterations: int = 20, small: bool = False) -> dict:
@@ -19,8 +20,8 @@ def main(iterations: int = 3000, rl_iterations: int = 20, small: bool = False) -
         train = jax.jit(algo.train, static_argnums=2)
         state, _ = train(algo.init(jax.random.key(0)), jax.random.key(1), iterations)
         tasks = algo.env.sample_tasks(jax.random.key(2), 100)
-        mse = jax.jit(algo.meta_test, static_argnums=3)(state.meta_params, tasks,
-                                                        jax.random.key(3), 1)
+        plan = MetaTestPlan.constant(num_steps=1, lr=algo.config.inner_lr, num_episodes=0)
+        mse = jax.jit(algo.meta_test)(state.meta_params, tasks, jax.random.key(3), plan).mean(0)
         results[f"sinusoid/{name}"] = (float(mse[0]), float(mse[1]))
         print(f"sinusoid 10-shot {name:8s} MSE before {mse[0]:.3f}  after one step {mse[1]:.3f}")
 

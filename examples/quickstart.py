@@ -9,6 +9,7 @@ import jax
 
 import metajax
 from metajax.evaluate import format_table
+from metajax.protocol import MetaTestPlan
 
 
 def main(iterations: int = 50, tasks: int = 20, episodes: int = 20) -> list[float]:
@@ -35,8 +36,9 @@ def main(iterations: int = 50, tasks: int = 20, episodes: int = 20) -> list[floa
 
     # meta-test: mean return on 10 held-out tasks after 0, 1, 2 adaptation steps
     held_out = env.sample_tasks(jax.random.key(2024), 10)
-    returns = jax.jit(algo.meta_test, static_argnums=(3, 4))(
-        state.meta_params, held_out, jax.random.key(1), 2, episodes, 0.1)
+    plan = MetaTestPlan.constant(num_steps=2, lr=0.1, num_episodes=episodes)
+    returns = jax.jit(algo.meta_test)(state.meta_params, held_out, jax.random.key(1), plan)
+    returns = returns.mean(0)  # [tasks, steps + 1] -> [steps + 1]
     print(format_table([float(r) for r in returns]))
     return [float(r) for r in returns]
 

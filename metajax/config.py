@@ -12,7 +12,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import gymnax
 import yaml
@@ -26,6 +26,7 @@ from metajax.algorithms.meta_init import ReptileConfig
 from metajax.algorithms.regression import FewShotRegression
 from metajax.algorithms.rl2 import RL2, RL2Config, make_rl2_policy
 from metajax.distributed import task_mesh
+from metajax.meta_learner import MetaLearner
 from metajax.envs.sinusoid import Sinusoid
 from metajax.envs.trials import Trials
 from metajax.envs.registry import constructor, make, registered_envs
@@ -68,8 +69,6 @@ REPTILE_RL: dict[str, Any] = {"inner_steps": 5, "outer_lr": 1.0}
 REPTILE_SUPERVISED: dict[str, Any] = {"inner_steps": 5, "outer_lr": 0.01}
 # meta-gradient estimators of the RL objective: no meaning for supervised regression
 RL_ONLY = ("promp", "emaml", "dice")
-# memory-based meta-RL: a recurrent policy over trials (``rl2.*`` settings)
-MEMORY_BASED = ("rl2",)
 # deep-RL learners (``dqn.*``, ``ppo.*`` settings; a2c is ppo.algo=a2c): trained on a single
 # gymnax environment, or meta-initialised by Reptile (``meta_init.*``) on a task distribution
 META_INIT_DEFAULTS: dict[str, Any] = {  # a short inner run: the fine-tuning budget
@@ -131,7 +130,7 @@ class TrainConfig:
     meta_test: MetaTestConfig = MetaTestConfig()
 
     def __post_init__(self):
-        checks.one_of("algo", self.algo, tuple(ALGORITHMS) + MEMORY_BASED + AGENTS)
+        checks.one_of("algo", self.algo, tuple(LEARNERS))
         distributions = registered_envs() + tuple(SUPERVISED)
         if self.algo in AGENTS and self.env not in distributions:
             checks.one_of("env", self.env, distributions + tuple(gymnax.registered_envs))
@@ -347,26 +346,27 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     return from_dict(TrainConfig, data)
 
 
-Algorithm = MAML | FewShotRegression | RL2 | SingleTaskRun | MetaInitRun
-
-
-def build_algorithm(config: TrainConfig) -> Algorithm:
-    """The environment, policy and algorithm a config describes; a mismatch between the policy
-    and the environment's action space is a :class:`ConfigError`."""
+def build_algorithm(config: TrainConfig) -> MetaLearner:
+    """The learner a config describes, built by its ``algo``'s entry in :data:`LEARNERS`; a
+    mismatch between the policy and the environment's action space is a :class:`ConfigError`."""
     if config.devices != 1 and (config.algo not in ALGORITHMS or config.env in SUPERVISED):
         raise ConfigError(f"devices={config.devices}: sharding over devices is for the MAML "
                           "family on RL task distributions; use devices=1")
-    if config.env in SUPERVISED:
-        return _build_regression(config)
-    if config.algo in AGENTS:
-        return _build_agent(config)
+    return LEARNERS[config.algo].build(config)
+
+
+def _task_env(config: TrainConfig):
     check_env_kwargs(config.env, config.env_kwargs)
     try:
-        env, _ = make(config.env, **config.env_kwargs)
+        return make(config.env, **config.env_kwargs)[0]
     except (TypeError, ValueError, ArithmeticError) as err:
         raise ConfigError(f"env_kwargs for {config.env}: {err}") from None
-    if config.algo in MEMORY_BASED:
-        return _build_rl2(config, env)
+
+
+def _build_maml(config: TrainConfig) -> MAML | FewShotRegression:
+    if config.env in SUPERVISED:
+        return _build_regression(config)
+    env = _task_env(config)
     p = config.policy
     try:
         policy = make_policy(p.kind, env.obs_shape, env.action_space(), p.hidden_sizes,
@@ -400,8 +400,11 @@ def check_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
             _coerce(f"env_kwargs.{name}", value, default, str(named[name].annotation))
 
 
-def _build_rl2(config: TrainConfig, env) -> RL2:
+def _build_rl2(config: TrainConfig) -> RL2:
+    if config.env in SUPERVISED:
+        _refuse_supervised(config)
     c = config.rl2
+    env = _task_env(config)
     try:
         trials = Trials(env, c.trial_episodes)
         policy = make_rl2_policy(trials, c)
@@ -411,6 +414,8 @@ def _build_rl2(config: TrainConfig, env) -> RL2:
 
 
 def _build_agent(config: TrainConfig) -> SingleTaskRun | MetaInitRun:
+    if config.env in SUPERVISED:
+        _refuse_supervised(config)
     single = config.env not in registered_envs()
     try:
         env, env_params = (gymnax.make if single else make)(config.env, **config.env_kwargs)
@@ -435,11 +440,15 @@ def _build_agent(config: TrainConfig) -> SingleTaskRun | MetaInitRun:
         raise ConfigError(f"{config.algo} on {config.env}: {err}") from None
 
 
+def _refuse_supervised(config: TrainConfig):
+    raise ConfigError(f"algo {config.algo} works on RL environments only; for "
+                      f"{config.env} use one of "
+                      + ", ".join(a for a in ALGORITHMS if a not in RL_ONLY))
+
+
 def _build_regression(config: TrainConfig) -> FewShotRegression:
-    if config.algo in RL_ONLY + MEMORY_BASED + AGENTS:
-        raise ConfigError(f"algo {config.algo} works on RL environments only; for "
-                          f"{config.env} use one of "
-                          + ", ".join(a for a in ALGORITHMS if a not in RL_ONLY))
+    if config.algo in RL_ONLY:
+        _refuse_supervised(config)
     p = config.policy
     if config.maml.adapt == "context" and not p.context_dim:
         raise ConfigError("maml.adapt=context (CAVIA) needs policy.context_dim > 0")
@@ -448,3 +457,20 @@ def _build_regression(config: TrainConfig) -> FewShotRegression:
         return FewShotRegression(Sinusoid(SUPERVISED[config.env]), network, config.maml)
     except ValueError as err:
         raise ConfigError(f"maml.{err}") from None
+
+
+class LearnerEntry(NamedTuple):
+    """A registered learner: the config section holding its settings and its builder."""
+
+    section: str  # the TrainConfig field of its own settings (maml, rl2, dqn, ppo)
+    build: Callable[[TrainConfig], MetaLearner]
+
+
+# every ``algo``: the CLI, the training loop and evaluation use only what these build
+LEARNERS: dict[str, LearnerEntry] = {
+    **{name: LearnerEntry("maml", _build_maml) for name in ALGORITHMS},
+    "rl2": LearnerEntry("rl2", _build_rl2),
+    "dqn": LearnerEntry("dqn", _build_agent),
+    "ppo": LearnerEntry("ppo", _build_agent),
+    "a2c": LearnerEntry("ppo", _build_agent),
+}

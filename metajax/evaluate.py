@@ -18,78 +18,40 @@ import numpy as np
 
 from metajax import checkpoint
 from metajax.jsonio import write_json_atomic
-from metajax.algorithms.agent_runs import MetaInitRun, SingleTaskRun
-from metajax.algorithms.rl2 import RL2
-from metajax.config import (Algorithm, ConfigError, MetaTestConfig, TrainConfig, build_algorithm,
-                            from_dict, merge, parse_overrides)
+from metajax.config import (ConfigError, MetaTestConfig, TrainConfig, build_algorithm, from_dict,
+                            merge, parse_overrides)
+from metajax.meta_learner import MetaLearner
 
 
-def meta_test(algo: Algorithm, meta, protocol: MetaTestConfig) -> np.ndarray:
-    """Mean return over ``protocol.num_tasks`` held-out tasks after 0..``num_steps`` steps;
-    for RL^2, the mean return of each episode of a trial; for a deep-RL learner, its greedy
-    return after training (one environment) or before and after fine-tuning (meta-init).
+def meta_test(algo: MetaLearner, meta, protocol: MetaTestConfig) -> np.ndarray:
+    """The mean over ``protocol.num_tasks`` held-out tasks of ``algo.meta_test``: the return
+    after 0..``num_steps`` adaptation steps (MAML family), of each episode of a trial (RL^2),
+    before and after fine-tuning (meta-init), or the greedy return (one environment).
     ``protocol`` must be resolved (``TrainConfig.meta_test_protocol``)."""
     return meta_test_tasks(algo, meta, protocol)[0]
 
 
-def meta_test_tasks(algo: Algorithm, meta,
-                    protocol: MetaTestConfig) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`meta_test`'s means and the per-task values behind them (``[tasks, k]``), or
-    None for the deep-RL learners, which report only a mean."""
-    key = jax.random.key(protocol.seed)
-    if isinstance(algo, (SingleTaskRun, MetaInitRun)):
-        run = _compiled_agent_test(algo, protocol.num_tasks, protocol.num_episodes)
-        return np.asarray(run(meta, key)), None
-    task_key, run_key = jax.random.split(key)
-    if isinstance(algo, RL2):
-        tasks = algo.env.env.sample_tasks(task_key, protocol.num_tasks)
-        per_task = np.asarray(_compiled_trial_test(algo)(meta, tasks, run_key))
-    else:
-        tasks = algo.env.sample_tasks(task_key, protocol.num_tasks)
-        lrs = jnp.asarray(protocol.schedule, jnp.float32).reshape(protocol.num_steps)
-        run = _compiled_meta_test(algo, protocol.num_steps, protocol.num_episodes)
-        per_task = np.asarray(run(meta, tasks, run_key, lrs))
+def meta_test_tasks(algo: MetaLearner, meta,
+                    protocol: MetaTestConfig) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`meta_test`'s means and the per-task values behind them (``[tasks, k]``): tasks
+    from the first half of the protocol's seed, the test's randomness from the second."""
+    task_key, run_key = jax.random.split(jax.random.key(protocol.seed))
+    tasks = algo.sample_tasks(task_key, protocol.num_tasks)
+    per_task = np.asarray(_compiled_meta_test(algo)(meta, tasks, run_key, protocol.plan()))
     return per_task.mean(0), per_task
 
 
 @lru_cache(maxsize=32)
-def _compiled_meta_test(algo, num_steps: int, num_episodes: int):
-    """One jitted per-task meta-test per (algorithm, steps, episodes): protocols that differ
-    only in step sizes, seeds or task count reuse it instead of re-tracing."""
-    jitted = jax.jit(algo.meta_test_per_task, static_argnums=(3, 4))
-    return lambda meta, tasks, key, lrs: jitted(meta, tasks, key, num_steps, num_episodes, lrs)
+def _compiled_meta_test(algo: MetaLearner):
+    """One jitted meta-test per learner: protocols that differ only in step sizes, seeds or
+    task count reuse it (the plan's step sizes are traced) instead of re-tracing."""
+    return jax.jit(algo.meta_test)
 
 
-@lru_cache(maxsize=8)
-def _compiled_trial_test(algo: RL2):
-    return jax.jit(algo.evaluate)
-
-
-@lru_cache(maxsize=8)
-def _compiled_agent_test(algo: SingleTaskRun | MetaInitRun, num_tasks: int, num_episodes: int):
-    return jax.jit(lambda meta, key: algo.meta_test(meta, key, num_tasks, num_episodes))
-
-
-def describe_meta_test(algo: Algorithm, config: TrainConfig) -> str:
+def describe_meta_test(algo: MetaLearner, config: TrainConfig) -> str:
     """One line saying what the meta-test measures, and where its step size and episodes per
     step come from (the training's inner loop or ``meta_test``)."""
-    protocol = config.meta_test_protocol()
-    if isinstance(algo, SingleTaskRun):
-        return (f"test: greedy policy over {protocol.num_episodes} episodes "
-                f"(seed {protocol.seed}):")
-    where = f"{protocol.num_tasks} held-out tasks (seed {protocol.seed}"
-    if isinstance(algo, MetaInitRun):
-        return (f"meta-test on {where}): greedy return over {protocol.num_episodes} episodes "
-                "before and after one fine-tuning run of the inner budget:")
-    if isinstance(algo, RL2):
-        return f"meta-test on {where}, one trial of {algo.env.num_episodes} episodes each):"
-    inherited = config.meta_test_from_training()
-    lr_from = "the training's maml.inner_lr" if "lr" in inherited else (
-        "meta_test.step_sizes" if protocol.step_sizes else "meta_test.lr")
-    episodes_from = ("the training's maml.num_episodes" if "num_episodes" in inherited
-                     else "meta_test.num_episodes")
-    return (f"meta-test on {where}, {protocol.num_episodes} episodes per step, step sizes "
-            f"{protocol.schedule}; step size from {lr_from}, episodes from {episodes_from}):")
+    return algo.describe_test(config.meta_test_protocol(), config.meta_test_from_training())
 
 
 def format_table(returns: Sequence[float], published: Sequence[float] | None = None,
@@ -109,37 +71,21 @@ def format_table(returns: Sequence[float], published: Sequence[float] | None = N
     return "\n".join(rows)
 
 
-def report_style(algo) -> dict:
-    """How tables and plots name an algorithm's two training curves and meta-test axis."""
-    ylabel = "mean squared error" if algo.score_names[0].endswith("mse") else "mean return"
-    if isinstance(algo, SingleTaskRun):
-        return {"labels": ("training episodes", "greedy policy"), "index": "training runs",
-                "first": 1, "ylabel": ylabel}
-    if isinstance(algo, MetaInitRun):
-        return {"labels": ("inner runs: training episodes", "inner runs: final greedy policy"),
-                "index": "fine-tuning runs", "first": 0, "ylabel": ylabel}
-    if isinstance(algo, RL2):
-        return {"labels": ("first episode of a trial", "last episode of a trial"),
-                "index": "episode of the trial", "first": 1, "ylabel": ylabel}
-    return {"labels": ("pre-adaptation", "post-adaptation"), "index": "adaptation steps",
-            "first": 0, "ylabel": ylabel}
-
-
 class MetaTestResult(NamedTuple):
     """A run's meta-test: the mean over seeds, each seed's, and the standard error over tasks
-    (None for learners that give no per-task values)."""
+    (NaN with a single task)."""
 
     returns: np.ndarray  # [k]
     per_seed: np.ndarray  # [seeds, k]
-    errors: np.ndarray | None  # [k]; NaN with a single task
+    errors: np.ndarray  # [k]; NaN with a single task
 
 
 def format_meta_test(algo, result: MetaTestResult) -> str:
     """The meta-test table with the algorithm's own row and column names, and with several
     seeds their spread."""
-    style = report_style(algo)
-    table = format_table(result.returns, header=style["ylabel"], index=style["index"],
-                         first=style["first"], errors=result.errors)
+    curves = algo.curves
+    table = format_table(result.returns, header=curves.ylabel, index=curves.index,
+                         first=curves.first, errors=result.errors)
     if len(result.per_seed) == 1:
         return table
     return (f"{table}\n(mean over {len(result.per_seed)} seeds; spread (std): "
@@ -177,7 +123,7 @@ def result_record(config: TrainConfig, result: MetaTestResult, iteration: int) -
         "iteration": iteration,
         "num_tasks": protocol.num_tasks,
         "returns": json_values(result.returns),
-        "standard_errors": None if result.errors is None else json_values(result.errors),
+        "standard_errors": json_values(result.errors),
         **({"per_seed": json_values(result.per_seed)} if config.seeds > 1 else {}),
     }
 
@@ -197,7 +143,7 @@ def load_run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Train
     return from_dict(TrainConfig, merge(data, parse_overrides(overrides)))
 
 
-def meta_test_seeds(algo: Algorithm, meta, config: TrainConfig) -> MetaTestResult:
+def meta_test_seeds(algo: MetaLearner, meta, config: TrainConfig) -> MetaTestResult:
     """:func:`meta_test` of each seed's params (a run with ``seeds`` > 1 stacks them on a
     leading axis) under the run's effective protocol, with the standard error over tasks."""
     protocol = config.meta_test_protocol()
@@ -205,11 +151,11 @@ def meta_test_seeds(algo: Algorithm, meta, config: TrainConfig) -> MetaTestResul
                                                for s in range(config.seeds)]
     runs = [meta_test_tasks(algo, params, protocol) for params in seeds]
     per_seed = np.stack([means for means, _ in runs])
-    errors = None if runs[0][1] is None else standard_error(np.stack([t for _, t in runs]))
+    errors = standard_error(np.stack([per_task for _, per_task in runs]))
     return MetaTestResult(per_seed.mean(0), per_seed, errors)
 
 
-def state_template(algo: Algorithm, config: TrainConfig):
+def state_template(algo: MetaLearner, config: TrainConfig):
     """A state with the structure of the run's checkpoints (stacked over seeds)."""
     keys = jax.random.split(jax.random.key(0), config.seeds)
     return algo.init(keys[0]) if config.seeds == 1 else jax.vmap(algo.init)(keys)

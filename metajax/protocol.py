@@ -1,9 +1,16 @@
 """The meta-test protocol (:class:`MetaTestConfig`): its step size and episodes per step may be
-left unset, to follow the training's own inner loop (``TrainConfig.meta_test_protocol``)."""
+left unset, to follow the training's own inner loop (``TrainConfig.meta_test_protocol``).
+:class:`MetaTestPlan` is the part a learner's jitted ``meta_test`` receives: the step sizes as
+an array (new schedules reuse the compiled test) and the episodes per step as a static field."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import struct
 
 from metajax import checks
 
@@ -34,6 +41,12 @@ class MetaTestConfig:
             raise ValueError("meta_test.lr is unset; use TrainConfig.meta_test_protocol()")
         return [self.lr] * self.num_steps
 
+    def plan(self) -> MetaTestPlan:
+        """The resolved protocol as a learner's ``meta_test`` takes it."""
+        if self.num_episodes is None:
+            raise ValueError("meta_test.num_episodes is unset; use TrainConfig.meta_test_protocol()")
+        return MetaTestPlan.of(self.schedule, self.num_episodes)
+
     def resolve(self, lr: float, num_episodes: int) -> MetaTestConfig:
         """This protocol with an unset ``lr`` or ``num_episodes`` set to the given values."""
         return dataclasses.replace(
@@ -54,3 +67,28 @@ class MetaTestConfig:
             for size in self.step_sizes:
                 checks.positive("step_sizes", size)
         checks.non_negative_int("seed", self.seed)
+
+
+@struct.dataclass
+class MetaTestPlan:
+    """What one meta-test does on each task: ``num_steps = len(step_sizes)`` adaptation steps,
+    step ``i`` with step size ``step_sizes[i]`` (float32 ``[num_steps]``, traced), each from
+    ``num_episodes`` fresh episodes (static). Learners without an inner loop read only what
+    applies to them (RL^2: nothing; a deep-RL learner: ``num_episodes`` greedy episodes)."""
+
+    step_sizes: jax.Array
+    num_episodes: int = struct.field(pytree_node=False)
+
+    @property
+    def num_steps(self) -> int:
+        return self.step_sizes.shape[0]
+
+    @classmethod
+    def of(cls, step_sizes: Sequence[float] | jax.Array, num_episodes: int) -> MetaTestPlan:
+        """A plan from step sizes (one per step) and episodes per step."""
+        return cls(jnp.asarray(step_sizes, jnp.float32).reshape(-1), int(num_episodes))
+
+    @classmethod
+    def constant(cls, num_steps: int, lr: float, num_episodes: int) -> MetaTestPlan:
+        """``num_steps`` steps of step size ``lr``."""
+        return cls.of([lr] * num_steps, num_episodes)

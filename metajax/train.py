@@ -28,10 +28,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from metajax import checkpoint, memory
-from metajax.config import Algorithm, ConfigError, TrainConfig, build_algorithm
+from metajax.config import ConfigError, TrainConfig, build_algorithm
+from metajax.meta_learner import MetaLearner
 from metajax.evaluate import (describe_meta_test, finite_or_none, format_meta_test,
-                              load_run_config, meta_test_seeds, report_style, result_record,
-                              state_template)
+                              load_run_config, meta_test_seeds, result_record, state_template)
 from metajax.guards import (NONFINITE, Interrupted, guard_nonfinite, nonfinite_leaves,
                             stop_on_signals)
 from metajax.jsonio import write_json_atomic
@@ -74,7 +74,7 @@ def _keys(config: TrainConfig) -> tuple[jax.Array, jax.Array]:
     return jnp.stack([p[0] for p in pairs]), jnp.stack([p[1] for p in pairs])
 
 
-def _init(algo: Algorithm, config: TrainConfig):
+def _init(algo: MetaLearner, config: TrainConfig):
     init_keys = _keys(config)[0]
     return algo.init(init_keys) if config.seeds == 1 else jax.vmap(algo.init)(init_keys)
 
@@ -131,7 +131,7 @@ def resume(run_dir: str | Path, console: Console | None = None) -> TrainResult:
         return _continue(run_dir, config, algo, console)
 
 
-def _continue(run_dir: Path, config: TrainConfig, algo: Algorithm,
+def _continue(run_dir: Path, config: TrainConfig, algo: MetaLearner,
               console: Console | None) -> TrainResult:
     if checkpoint.saved_steps(run_dir / "checkpoints"):
         state, done, rejected = checkpoint.restore_verified(
@@ -202,7 +202,7 @@ class CompiledStep(NamedTuple):
     seconds: float  # compile time
 
 
-def _compile(algo: Algorithm, config: TrainConfig, state) -> CompiledStep:
+def _compile(algo: MetaLearner, config: TrainConfig, state) -> CompiledStep:
     """Compiles the guarded step, then checks XLA's memory plan against the device's free
     memory: a run that cannot fit is refused here, before its first iteration."""
     loop_key = _keys(config)[1]
@@ -228,7 +228,7 @@ def _compile(algo: Algorithm, config: TrainConfig, state) -> CompiledStep:
     return CompiledStep(step, step_key, guarded.names, seconds)
 
 
-def _run(algo: Algorithm, config: TrainConfig, run_dir: Path, state, first: int,
+def _run(algo: MetaLearner, config: TrainConfig, run_dir: Path, state, first: int,
          records: list[dict], console: Console, compiled: CompiledStep) -> TrainResult:
     step, step_key, names, compile_seconds = compiled
     action = "resumed at iteration " + str(first) if first else "meta-step"
@@ -295,7 +295,7 @@ def _local(tree):
 
 
 def _finish(algo, config, run_dir, state, records, durations, compile_seconds, console):
-    style = report_style(algo)
+    curves = algo.curves
     console.print(describe_meta_test(algo, config))
     result = meta_test_seeds(algo, _local(state.meta_params), config)
     returns = result.returns
@@ -313,9 +313,8 @@ def _finish(algo, config, run_dir, state, records, durations, compile_seconds, c
     })
     plot_learning_curves(records, run_dir / "learning_curves.png",
                          f"{config.algo} on {config.env}", meta_test=list(returns),
-                         names=algo.score_names, ylabel=style["ylabel"],
-                         labels=style["labels"], test_xlabel=style["index"],
-                         first=style["first"])
+                         names=algo.score_names, ylabel=curves.ylabel,
+                         labels=curves.labels, test_xlabel=curves.index, first=curves.first)
     console.print(f"wrote {run_dir}/{{metrics.jsonl, tensorboard/, learning_curves.png, "
                   "config.json, meta_test.json, checkpoints/}")
     return TrainResult(run_dir, state, records, returns, compile_seconds, seconds_per_iteration)

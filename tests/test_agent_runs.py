@@ -54,10 +54,12 @@ def test_cli_dqn_on_cartpole_writes_a_run_and_evaluates(tmp_path, capsys):
     assert int(state.iteration) == 2
     capsys.readouterr()
     assert main(["evaluate", str(run)]) == 0
-    assert "| training runs | mean return |" in capsys.readouterr().out
+    assert "| training runs | mean return | s.e. |" in capsys.readouterr().out
     evaluated = json.loads((run / "evaluations" / "step_2.json").read_text())
     assert evaluated["returns"] == pytest.approx(tested)
-    assert evaluated["standard_errors"] is None  # a single greedy-policy mean
+    # the standard error over the greedy policy's test episodes (they take the place of tasks)
+    (error,) = evaluated["standard_errors"]
+    assert error is not None and error >= 0.0
 
 
 def test_cli_meta_init_a2c_on_cartpole_dynamics(tmp_path):

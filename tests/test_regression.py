@@ -8,6 +8,7 @@ import pytest
 from metajax.algorithms.maml import MAMLConfig
 from metajax.algorithms.regression import FewShotRegression
 from metajax.config import ALGORITHMS, RL_ONLY, ConfigError, build_algorithm, load_config
+from metajax.protocol import MetaTestPlan
 from metajax.envs.sinusoid import Sinusoid
 from metajax.networks import Regressor
 
@@ -45,10 +46,10 @@ def test_every_algorithm_trains_on_sinusoid_and_traces_once(name):
     for i in range(3):
         state, metrics = step(state, jax.random.key(i))
     assert np.isfinite(float(metrics["post_mse"]))
-    mses = jax.jit(algo.meta_test, static_argnums=3)(state.meta_params,
-                                                     algo.env.sample_tasks(jax.random.key(9), 5),
-                                                     jax.random.key(3), 2)
-    assert mses.shape == (3,) and np.all(np.isfinite(mses))
+    plan = MetaTestPlan.constant(2, algo.config.inner_lr, 0)
+    mses = jax.jit(algo.meta_test)(state.meta_params, algo.sample_tasks(jax.random.key(9), 5),
+                                   jax.random.key(3), plan)
+    assert mses.shape == (5, 3) and np.all(np.isfinite(mses))
 
 
 def test_short_maml_run_learns_to_adapt():
@@ -56,8 +57,8 @@ def test_short_maml_run_learns_to_adapt():
     state, metrics = jax.jit(algo.train, static_argnums=2)(
         algo.init(jax.random.key(0)), jax.random.key(1), 2000)
     tasks = algo.env.sample_tasks(jax.random.key(2), 200)
-    mse = jax.jit(algo.meta_test, static_argnums=3)(state.meta_params, tasks,
-                                                    jax.random.key(3), 1)
+    plan = MetaTestPlan.constant(1, algo.config.inner_lr, 0)
+    mse = jax.jit(algo.meta_test)(state.meta_params, tasks, jax.random.key(3), plan).mean(0)
     # a sinusoid of amplitude U[0.1, 5] has variance about 4.2 around zero
     assert float(mse[1]) < 0.5 * float(mse[0]) and float(mse[1]) < 1.5, mse
 

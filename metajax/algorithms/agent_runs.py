@@ -23,6 +23,8 @@ from flax import struct
 from metajax.algorithms.learner import Learner, mean_return, update_keys, whole_run
 from metajax.algorithms.meta_init import ReptileConfig, make_reptile_step
 from metajax.envs.base import TaskEnvironment
+from metajax.meta_learner import Curves
+from metajax.protocol import MetaTestConfig, MetaTestPlan
 
 AGENTS = ("dqn", "ppo", "a2c")
 EPISODE_METRICS = ("episode_return_sum", "episodes")
@@ -53,6 +55,7 @@ class SingleTaskRun:
     """One learner on one environment, ``num_iterations`` chunks of updates."""
 
     score_names = ("train_return", "greedy_return")
+    curves = Curves(("training episodes", "greedy policy"), "training runs", 1)
 
     def __init__(self, learner: Learner, num_iterations: int, eval_episodes: int = 10):
         if num_iterations > learner.num_updates:
@@ -95,16 +98,30 @@ class SingleTaskRun:
                 "env_steps": done * learner.steps_per_update}
         return state.replace(learner=inner, iteration=state.iteration + 1), out
 
-    def meta_test(self, params, key: jax.Array, num_tasks: int, num_episodes: int):
-        """The greedy policy's mean return over ``num_episodes`` episodes (one value)."""
-        del num_tasks  # a single environment
-        return jnp.mean(self.learner.evaluate(params, key, num_episodes))[None]
+    # ----- the MetaLearner protocol -----
+
+    def sample_tasks(self, key: jax.Array, num_tasks: int) -> jax.Array:
+        """A single environment has no tasks: a placeholder axis of ``num_tasks``."""
+        del key
+        return jnp.zeros((num_tasks,))
+
+    def meta_test(self, params, tasks, key: jax.Array, plan: MetaTestPlan) -> jax.Array:
+        """The greedy policy's return in each of ``plan.num_episodes`` episodes,
+        ``[num_episodes, 1]`` (the test episodes take the place of tasks)."""
+        del tasks  # a single environment
+        return self.learner.evaluate(params, key, plan.num_episodes)[:, None]
+
+    def describe_test(self, protocol: MetaTestConfig, inherited: tuple[str, ...]) -> str:
+        return (f"test: greedy policy over {protocol.num_episodes} episodes "
+                f"(seed {protocol.seed}):")
 
 
 class MetaInitRun:
     """Reptile meta-initialisation of a learner over a task distribution."""
 
     score_names = ("inner_return", "adapted_return")
+    curves = Curves(("inner runs: training episodes", "inner runs: final greedy policy"),
+                    "fine-tuning runs", 0)
 
     def __init__(self, learner: Learner, env: TaskEnvironment, config: ReptileConfig,
                  num_iterations: int):
@@ -122,16 +139,26 @@ class MetaInitRun:
         metrics["env_steps"] = (iteration * self.config.tasks_per_iteration * steps)
         return MetaInitState(params, iteration), metrics
 
-    def meta_test(self, params, key: jax.Array, num_tasks: int, num_episodes: int):
-        """Greedy return on ``num_tasks`` held-out tasks before and after one inner run of
-        fine-tuning from ``params`` (mean over tasks of ``num_episodes`` episodes each)."""
-        task_key, run_key, eval_key = jax.random.split(key, 3)
-        tasks = self.env.sample_tasks(task_key, num_tasks)
+    # ----- the MetaLearner protocol -----
+
+    def sample_tasks(self, key: jax.Array, num_tasks: int):
+        return self.env.sample_tasks(key, num_tasks)
+
+    def meta_test(self, params, tasks, key: jax.Array, plan: MetaTestPlan) -> jax.Array:
+        """Each task's greedy return (mean of ``plan.num_episodes`` episodes) before and after
+        one inner run of fine-tuning from ``params``: ``[tasks, 2]``."""
+        num_tasks = jax.tree.leaves(tasks)[0].shape[0]
+        run_key, eval_key = jax.random.split(key)
         eval_keys = jax.random.split(eval_key, num_tasks)
         evaluate = jax.vmap(self.learner.evaluate, (0, 0, None, 0))
         before = evaluate(jax.tree.map(lambda p: jnp.broadcast_to(p, (num_tasks,) + p.shape),
-                                       params), eval_keys, num_episodes, tasks)
+                                       params), eval_keys, plan.num_episodes, tasks)
         states, _ = jax.vmap(self.train, (0, None, 0))(jax.random.split(run_key, num_tasks),
                                                        params, tasks)
-        after = evaluate(states.params, eval_keys, num_episodes, tasks)
-        return jnp.stack([jnp.mean(before), jnp.mean(after)])
+        after = evaluate(states.params, eval_keys, plan.num_episodes, tasks)
+        return jnp.stack([jnp.mean(before, 1), jnp.mean(after, 1)], 1)
+
+    def describe_test(self, protocol: MetaTestConfig, inherited: tuple[str, ...]) -> str:
+        return (f"meta-test on {protocol.num_tasks} held-out tasks (seed {protocol.seed}): "
+                f"greedy return over {protocol.num_episodes} episodes before and after one "
+                "fine-tuning run of the inner budget:")

@@ -36,7 +36,9 @@ from metajax.envs.base import TaskEnvironment
 from metajax.estimators import normalize, weighted_mean
 from metajax.losses import (ESTIMATORS, magic_box, normalized_dice_loss,
                             surrogate_loss_and_kl, vpg_loss)
+from metajax.meta_learner import ADAPTATION_CURVES, describe_adaptation_test
 from metajax.networks import Policy
+from metajax.protocol import MetaTestConfig, MetaTestPlan
 from metajax.rollouts import rollout
 
 
@@ -65,6 +67,7 @@ class MAML(PostAdaptationCurvature):
     mesh: Mesh | None = None  # shard the task axis over these devices (metajax.distributed)
 
     score_names = ("pre_return", "post_return")
+    curves = ADAPTATION_CURVES
 
     def __post_init__(self):
         if self.mesh is not None and self.config.num_tasks % self.mesh.size:
@@ -297,32 +300,31 @@ class MAML(PostAdaptationCurvature):
             metrics.update(loss_before=loss, grad_norm=optax.tree.norm(grads))
         return MetaState(meta["params"], meta["inner"], opt_state, state.iteration + 1), metrics
 
-    # ----- meta-test -----
+    # ----- meta-test (the MetaLearner protocol) -----
 
-    def meta_test(self, meta, tasks, key: jax.Array, num_steps: int, num_episodes: int,
-                  lr: float | jax.Array) -> jax.Array:
-        """Mean episode return over ``tasks`` after 0..``num_steps`` adaptation steps of
-        ``num_episodes`` trajectories each with step size ``lr`` (a scalar or one per step;
-        with Meta-SGD, ``lr / inner_lr`` scales the learned step sizes): ``[num_steps + 1]``."""
-        return jnp.mean(self.meta_test_per_task(meta, tasks, key, num_steps, num_episodes, lr),
-                        axis=0)
+    def sample_tasks(self, key: jax.Array, num_tasks: int):
+        return self.env.sample_tasks(key, num_tasks)
 
-    def meta_test_per_task(self, meta, tasks, key: jax.Array, num_steps: int,
-                           num_episodes: int, lr: float | jax.Array) -> jax.Array:
-        """:meth:`meta_test` before the mean over tasks: ``[tasks, num_steps + 1]`` (for
-        standard errors over tasks)."""
+    def meta_test(self, meta, tasks, key: jax.Array, plan: MetaTestPlan) -> jax.Array:
+        """Each task's mean episode return after 0..``plan.num_steps`` adaptation steps of
+        ``plan.num_episodes`` fresh episodes each, step ``i`` with step size
+        ``plan.step_sizes[i]`` (with Meta-SGD, ``step_size / inner_lr`` scales the learned
+        step sizes): ``[tasks, num_steps + 1]``; ``meta`` is ``state.meta_params``."""
 
         def per_task(task, task_key):
             adapt_key, final_key = jax.random.split(task_key)
             adapted, _, returns = self.sample_and_adapt(
-                meta, task, adapt_key, num_steps, num_episodes, lr / self.config.inner_lr
-            )
-            final = rollout(self.env, self.policy, adapted, task, final_key, num_episodes,
+                meta, task, adapt_key, plan.num_steps, plan.num_episodes,
+                plan.step_sizes / self.config.inner_lr)
+            final = rollout(self.env, self.policy, adapted, task, final_key, plan.num_episodes,
                             self.horizon)
             return jnp.append(returns, jnp.mean(final.episode_returns))
 
         num_tasks = jax.tree.leaves(tasks)[0].shape[0]
         return jax.vmap(per_task)(tasks, jax.random.split(key, num_tasks))
+
+    def describe_test(self, protocol: MetaTestConfig, inherited: tuple[str, ...]) -> str:
+        return describe_adaptation_test(protocol, inherited)
 
 
 def maml(env: TaskEnvironment, policy: Policy, **config: Any) -> MAML:

@@ -16,7 +16,9 @@ from metajax import inner
 from metajax.algorithms.maml import MetaState
 from metajax.algorithms.maml_config import OPTAX_OUTER, MAMLConfig
 from metajax.envs.sinusoid import Sinusoid
+from metajax.meta_learner import ADAPTATION_CURVES, describe_adaptation_test
 from metajax.networks import Regressor
+from metajax.protocol import MetaTestConfig, MetaTestPlan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +33,7 @@ class FewShotRegression:
     query_points: int = 10
 
     score_names = ("pre_mse", "post_mse")
+    curves = ADAPTATION_CURVES._replace(ylabel="mean squared error")
 
     def __post_init__(self):
         if self.config.outer not in ("reptile",) + OPTAX_OUTER:
@@ -108,21 +111,16 @@ class FewShotRegression:
         new = MetaState(meta["params"], meta["inner"], opt_state, state.iteration + 1)
         return new, {"pre_mse": pre, "post_mse": post}
 
-    def meta_test(self, meta, tasks, key: jax.Array, num_steps: int, num_episodes: int = 0,
-                  lr: float | jax.Array | None = None, num_query: int = 100) -> jax.Array:
-        """Mean query MSE over ``tasks`` after 0..``num_steps`` steps on ``shots`` support
-        points, each step with step size ``lr`` (scalar or per step; default ``inner_lr``):
-        ``[num_steps + 1]``. ``num_episodes`` is unused (the RL learners' signature)."""
-        return jnp.mean(self.meta_test_per_task(meta, tasks, key, num_steps, num_episodes, lr,
-                                                num_query), axis=0)
+    def sample_tasks(self, key: jax.Array, num_tasks: int):
+        return self.tasks.sample_tasks(key, num_tasks)
 
-    def meta_test_per_task(self, meta, tasks, key: jax.Array, num_steps: int,
-                           num_episodes: int = 0, lr: float | jax.Array | None = None,
-                           num_query: int = 100) -> jax.Array:
-        """:meth:`meta_test` before the mean over tasks: ``[tasks, num_steps + 1]``."""
-        del num_episodes
+    def meta_test(self, meta, tasks, key: jax.Array, plan: MetaTestPlan,
+                  num_query: int = 100) -> jax.Array:
+        """Each task's query MSE after 0..``plan.num_steps`` steps on ``shots`` support
+        points, step ``i`` with step size ``plan.step_sizes[i]``: ``[tasks, num_steps + 1]``
+        (``plan.num_episodes`` is unused: supervised tasks have no episodes)."""
         c = self.config
-        scales = jnp.broadcast_to((c.inner_lr if lr is None else lr) / c.inner_lr, (num_steps,))
+        scales = plan.step_sizes / c.inner_lr
         mask = self._mask(meta["params"])
         rule = self.rule
 
@@ -142,6 +140,9 @@ class FewShotRegression:
 
         num_tasks = jax.tree.leaves(tasks)[0].shape[0]
         return jax.vmap(per_task)(tasks, jax.random.split(key, num_tasks))
+
+    def describe_test(self, protocol: MetaTestConfig, inherited: tuple[str, ...]) -> str:
+        return describe_adaptation_test(protocol, inherited)
 
     def train(self, state: MetaState, key: jax.Array, num_iterations: int):
         """``num_iterations`` steps in one ``lax.scan`` (jit it): returns the final state and

@@ -33,7 +33,9 @@ from metajax import checks
 from metajax.envs.trials import Trials
 from metajax.estimators import gae_with_dones
 from metajax.losses import clipped_value_loss, huber_value_loss, ppo_clip_loss
+from metajax.meta_learner import Curves
 from metajax.optim import minibatch_epochs, ppo_optimizer
+from metajax.protocol import MetaTestConfig, MetaTestPlan
 from metajax.recurrent import RecurrentPolicy, make_recurrent_policy
 from metajax.running_stats import RunningStats
 
@@ -120,6 +122,8 @@ class RL2:
     """RL^2 with PPO; see the module docstring. ``num_iterations`` counts PPO updates."""
 
     score_names = ("first_episode_return", "last_episode_return")
+    curves = Curves(("first episode of a trial", "last episode of a trial"),
+                    "episode of the trial", 1)
 
     def __init__(self, env: Trials, policy: RecurrentPolicy, config: RL2Config = RL2Config(),
                  num_updates: int = 1000):
@@ -279,9 +283,21 @@ class RL2:
                                       jax.random.split(key, self.env.trial_horizon))
         return per_episode.sum(0)
 
-    def meta_test(self, params, tasks, key: jax.Array) -> jax.Array:
-        """Mean return of each episode of a trial over ``tasks``: ``[num_episodes]``."""
-        return self.evaluate(params, tasks, key).mean(0)
+    # ----- the MetaLearner protocol -----
+
+    def sample_tasks(self, key: jax.Array, num_tasks: int):
+        """Tasks of the wrapped environment (a trial runs several episodes of one)."""
+        return self.env.env.sample_tasks(key, num_tasks)
+
+    def meta_test(self, params, tasks, key: jax.Array, plan: MetaTestPlan) -> jax.Array:
+        """:meth:`evaluate`: the return of each episode of one trial on each task,
+        ``[tasks, num_episodes]`` (RL^2 adapts in memory: ``plan`` does not apply)."""
+        del plan
+        return self.evaluate(params, tasks, key)
+
+    def describe_test(self, protocol: MetaTestConfig, inherited: tuple[str, ...]) -> str:
+        return (f"meta-test on {protocol.num_tasks} held-out tasks (seed {protocol.seed}, "
+                f"one trial of {self.env.num_episodes} episodes each):")
 
 
 def make_rl2_policy(env: Trials, config: RL2Config) -> RecurrentPolicy:
