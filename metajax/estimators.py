@@ -66,6 +66,12 @@ def gae_with_dones(
     return advantages
 
 
+def normalize_advantages(advantages: jax.Array, eps: float = 1e-8) -> jax.Array:
+    """Zero mean and unit standard deviation over every entry (PPO's minibatch
+    normalisation); :func:`normalize` is the weighted form for ragged episode batches."""
+    return (advantages - advantages.mean()) / (advantages.std() + eps)
+
+
 # how a loss over a batch of ragged episodes averages its per-step terms
 LOSS_WEIGHTINGS = ("episode", "step")
 

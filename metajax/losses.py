@@ -112,6 +112,14 @@ def huber_value_loss(value: jax.Array, target: jax.Array, delta: float = 1.0) ->
     return jnp.mean(0.5 * quadratic**2 + delta * (error - quadratic))
 
 
+def actor_critic_objective(policy_loss: jax.Array, value_loss: jax.Array, entropy: jax.Array,
+                           vf_coef: float, ent_coef: float) -> tuple[jax.Array, dict]:
+    """The loss PPO, A2C and RL^2 minimise, ``policy + vf_coef * value - ent_coef * entropy``,
+    with its three parts as metrics."""
+    total = policy_loss + vf_coef * value_loss - ent_coef * entropy
+    return total, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy}
+
+
 ESTIMATORS = {"vpg": vpg_loss, "lvc": lvc_loss, "dice": dice_loss}
 # DiCE's two forms: ProMP's per-step mean of normalised adjusted rewards, or the raw return
 DICE_FORMS = ("normalized", "raw")

@@ -21,8 +21,8 @@ from gymnax.environments import environment, spaces
 from metajax import checks
 from metajax.algorithms.learner import Learner, whole_run
 from metajax.distributions import Categorical, DiagGaussian
-from metajax.estimators import gae_with_dones
-from metajax.losses import clipped_value_loss, ppo_clip_loss
+from metajax.estimators import gae_with_dones, normalize_advantages
+from metajax.losses import actor_critic_objective, clipped_value_loss, ppo_clip_loss
 from metajax.networks import ACTIVATIONS, ActorCritic
 from metajax.optim import minibatch_epochs, ppo_optimizer
 from metajax.rollouts import episode_returns
@@ -138,7 +138,7 @@ def make_learner(config: PPOConfig, env: environment.Environment, env_params=Non
     def loss_fn(params, batch: Transition, advantages, targets):
         dist_params, values = apply(params, batch.obs)
         log_prob = dist.log_prob(dist_params, batch.action)
-        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        advantages = normalize_advantages(advantages)
         if config.algo == "a2c":
             policy_loss = -jnp.mean(log_prob * advantages)
             value_loss = 0.5 * jnp.mean((values - targets) ** 2)
@@ -146,9 +146,8 @@ def make_learner(config: PPOConfig, env: environment.Environment, env_params=Non
             policy_loss = ppo_clip_loss(log_prob, batch.log_prob, advantages, config.clip_eps)
             value_loss = clipped_value_loss(values, batch.value, targets, config.clip_eps)
         entropy = jnp.mean(dist.entropy(dist_params))
-        total = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
-        return total, {"policy_loss": policy_loss, "value_loss": value_loss,
-                       "entropy": entropy}
+        return actor_critic_objective(policy_loss, value_loss, entropy, config.vf_coef,
+                                      config.ent_coef)
 
     def update(state: PPOState, key: jax.Array):
         rollout_key, shuffle_key = jax.random.split(key)

@@ -31,8 +31,9 @@ from flax import struct
 
 from metajax import checks
 from metajax.envs.trials import Trials
-from metajax.estimators import gae_with_dones
-from metajax.losses import clipped_value_loss, huber_value_loss, ppo_clip_loss
+from metajax.estimators import gae_with_dones, normalize_advantages
+from metajax.losses import (actor_critic_objective, clipped_value_loss, huber_value_loss,
+                            ppo_clip_loss)
 from metajax.meta_learner import Curves
 from metajax.optim import minibatch_epochs, ppo_optimizer
 from metajax.protocol import MetaTestConfig, MetaTestPlan
@@ -198,7 +199,7 @@ class RL2:
         dist_fns = self.policy.distribution
         log_prob = dist_fns.log_prob(dists, batch.action)
         if self.config.normalize_advantages:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            advantages = normalize_advantages(advantages)
         c = self.config
         policy_loss = ppo_clip_loss(log_prob, batch.log_prob, advantages, c.clip_eps)
         # ``batch.value`` and ``targets`` arrive in the value head's units (see ``step``)
@@ -207,11 +208,11 @@ class RL2:
         else:
             value_loss = clipped_value_loss(values, batch.value, targets, c.clip_eps)
         entropy = jnp.mean(dist_fns.entropy(dists))
-        total = policy_loss + c.vf_coef * value_loss - c.ent_coef * entropy
+        total, info = actor_critic_objective(policy_loss, value_loss, entropy, c.vf_coef,
+                                             c.ent_coef)
         log_ratio = log_prob - batch.log_prob
-        info = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
-                "approx_kl": jnp.mean(jnp.exp(log_ratio) - 1.0 - log_ratio),
-                "clip_fraction": jnp.mean(jnp.abs(jnp.exp(log_ratio) - 1.0) > c.clip_eps)}
+        info |= {"approx_kl": jnp.mean(jnp.exp(log_ratio) - 1.0 - log_ratio),
+                 "clip_fraction": jnp.mean(jnp.abs(jnp.exp(log_ratio) - 1.0) > c.clip_eps)}
         return total, info
 
     def step(self, state: RL2State, key: jax.Array) -> tuple[RL2State, dict[str, jax.Array]]:
