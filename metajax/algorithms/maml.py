@@ -23,12 +23,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 from jax.sharding import Mesh
 
-from metajax import inner, optim, task_layout
-from metajax.algorithms.maml_config import OPTAX_OUTER, MAMLConfig
+from metajax import inner, task_layout
+from metajax.algorithms.maml_config import MAMLConfig
+from metajax.algorithms.outer import MetaObjective, OuterRule, TrustRegion
 from metajax.algorithms.maml_curvature import PostAdaptationCurvature
 from metajax.batch import Batch, make_batch
 from metajax.distributed import shard_tasks
@@ -65,6 +65,7 @@ class MAML(PostAdaptationCurvature):
     policy: Policy
     config: MAMLConfig
     mesh: Mesh | None = None  # shard the task axis over these devices (metajax.distributed)
+    outer_rule: OuterRule | None = None  # any outer rule (e.g. outer.optax_rule(optax.chain(...)))
 
     score_names = ("pre_return", "post_return")
     curves = ADAPTATION_CURVES
@@ -82,9 +83,9 @@ class MAML(PostAdaptationCurvature):
         return self.env.max_steps_in_episode
 
     @property
-    def _outer_optimizer(self) -> optax.GradientTransformation:
-        name = "adam" if self.config.outer == "promp" else self.config.outer
-        return getattr(optax, name)(self.config.outer_lr)
+    def outer(self) -> OuterRule:
+        """The outer rule: ``outer_rule`` if given, else the one ``config.outer`` names."""
+        return self.outer_rule or self.config.make_outer_rule()
 
     @property
     def rule(self) -> inner.InnerRule:
@@ -93,9 +94,7 @@ class MAML(PostAdaptationCurvature):
     def init(self, key: jax.Array) -> MetaState:
         params = self.policy.init(key)
         meta = {"params": params, "inner": self.rule.init(params)}
-        uses_optax = self.config.outer in OPTAX_OUTER + ("promp",)
-        opt_state = self._outer_optimizer.init(meta) if uses_optax else ()
-        return MetaState(params, meta["inner"], opt_state, jnp.zeros((), jnp.int32))
+        return MetaState(params, meta["inner"], self.outer.init(meta), jnp.zeros((), jnp.int32))
 
     # ----- per-task pieces (vmapped over tasks) -----
 
@@ -255,49 +254,36 @@ class MAML(PostAdaptationCurvature):
         return self.map_tasks(lambda task, k: self._sample_task(meta, task, k), tasks, keys,
                               grouped=False)
 
-    def step(self, state: MetaState, key: jax.Array) -> tuple[MetaState, dict[str, jax.Array]]:
-        """Samples a meta-batch of tasks, adapts to each, and updates the meta-params."""
-        c = self.config
-        meta = state.meta_params
-        train, valid, pre_returns, post_returns, adapted = self.sample_meta_batch(meta, key)
-        metrics = {"pre_return": jnp.mean(pre_returns[:, 0]),
-                   "post_return": jnp.mean(post_returns)}
-        opt_state = state.opt_state
-        if c.outer == "trpo":
+    def meta_objective(self, train: Batch, valid: Batch, post_returns, adapted) -> MetaObjective:
+        """What the outer rule may use at this meta-iteration (see :mod:`outer`): the MAML
+        objective, the adapted params, TRPO's trust region and ProMP's clipped objective."""
+
+        def trust_region(meta) -> TrustRegion:
             outputs, jvp, vjp = self.linearize_post_adaptation(meta, train, valid)
             old_dist = jax.lax.stop_gradient(outputs)
             fvp = self.fisher_product(meta, train, valid, old_dist, jvp, vjp)
-            meta, info = optim.trpo_step(
-                meta, lambda m: self.surrogate(m, train, valid, old_dist, post_returns), fvp,
-                c.max_kl, c.cg_iters, c.cg_damping, c.ls_max_steps, c.ls_backtrack_ratio,
-                loss_and_grads=self.surrogate_value_and_grad(meta, train, valid, old_dist, vjp,
-                                                             post_returns),
-                cg_unroll=c.cg_unroll,
-            )
-            metrics.update(info._asdict())
-        elif c.outer == "promp":
+            return TrustRegion(
+                lambda m: self.surrogate(m, train, valid, old_dist, post_returns), fvp,
+                self.surrogate_value_and_grad(meta, train, valid, old_dist, vjp, post_returns))
+
+        def clipped_loss(meta):
             old_post = jax.lax.stop_gradient(self.post_adaptation_dist(meta, train, valid))
             old_pre = jax.lax.stop_gradient(jax.vmap(
                 lambda tr: self.policy.apply(self._pre_update_params(meta), tr.obs[0]))(train))
-            loss_fn = lambda m: self.promp_loss(m, train, valid, old_post, old_pre, post_returns)
+            return lambda m: self.promp_loss(m, train, valid, old_post, old_pre, post_returns)
 
-            def ppo_step(carry, _):
-                meta, opt_state = carry
-                loss, grads = jax.value_and_grad(loss_fn)(meta)
-                updates, opt_state = self._outer_optimizer.update(grads, opt_state, meta)
-                return (optax.apply_updates(meta, updates), opt_state), loss
+        return MetaObjective(lambda m: self.meta_loss(m, train, valid, post_returns), adapted,
+                             trust_region, clipped_loss)
 
-            (meta, opt_state), losses = jax.lax.scan(ppo_step, (meta, opt_state), None,
-                                                     length=c.promp_steps)
-            metrics.update(loss_before=losses[0], loss_after=loss_fn(meta))
-        elif c.outer == "reptile":
-            params = inner.reptile_update(meta["params"], adapted, c.outer_lr)
-            meta = {"params": params, "inner": meta["inner"]}
-        else:
-            loss, grads = jax.value_and_grad(self.meta_loss)(meta, train, valid, post_returns)
-            updates, opt_state = self._outer_optimizer.update(grads, state.opt_state, meta)
-            meta = optax.apply_updates(meta, updates)
-            metrics.update(loss_before=loss, grad_norm=optax.tree.norm(grads))
+    def step(self, state: MetaState, key: jax.Array) -> tuple[MetaState, dict[str, jax.Array]]:
+        """Samples a meta-batch of tasks, adapts to each, and updates the meta-params with the
+        outer rule."""
+        train, valid, pre_returns, post_returns, adapted = self.sample_meta_batch(
+            state.meta_params, key)
+        objective = self.meta_objective(train, valid, post_returns, adapted)
+        meta, opt_state, info = self.outer.update(objective, state.opt_state, state.meta_params)
+        metrics = {"pre_return": jnp.mean(pre_returns[:, 0]),
+                   "post_return": jnp.mean(post_returns), **info}
         return MetaState(meta["params"], meta["inner"], opt_state, state.iteration + 1), metrics
 
     # ----- meta-test (the MetaLearner protocol) -----

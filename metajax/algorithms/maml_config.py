@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import optax
+
 from metajax import checks, inner
+from metajax.algorithms import outer as outer_rules
 from metajax.estimators import LOSS_WEIGHTINGS
 from metajax.losses import DICE_FORMS, ESTIMATORS
 
@@ -88,3 +91,14 @@ class MAMLConfig:
         checks.one_of("outer", self.outer, OUTER)
         checks.one_of("inner_rule", self.inner_rule, inner.INNER_RULES)
         checks.one_of("adapt", self.adapt, inner.ADAPT_MODES)
+
+    def make_outer_rule(self) -> outer_rules.OuterRule:
+        """The outer rule ``outer`` names, with this config's hyperparameters."""
+        if self.outer == "trpo":
+            return outer_rules.trpo(self.max_kl, self.cg_iters, self.cg_damping,
+                                    self.ls_max_steps, self.ls_backtrack_ratio, self.cg_unroll)
+        if self.outer == "promp":
+            return outer_rules.promp(optax.adam(self.outer_lr), self.promp_steps)
+        if self.outer == "reptile":
+            return outer_rules.reptile(self.outer_lr)
+        return outer_rules.optax_rule(getattr(optax, self.outer)(self.outer_lr))

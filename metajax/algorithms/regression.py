@@ -10,11 +10,11 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from metajax import inner
 from metajax.algorithms.maml import MetaState
 from metajax.algorithms.maml_config import OPTAX_OUTER, MAMLConfig
+from metajax.algorithms.outer import MetaObjective, OuterRule
 from metajax.envs.sinusoid import Sinusoid
 from metajax.meta_learner import ADAPTATION_CURVES, describe_adaptation_test
 from metajax.networks import Regressor
@@ -50,14 +50,14 @@ class FewShotRegression:
         return inner.make_inner_rule(self.config.inner_rule, self.config.inner_lr)
 
     @property
-    def _outer_optimizer(self) -> optax.GradientTransformation:
-        return getattr(optax, self.config.outer)(self.config.outer_lr)
+    def outer(self) -> OuterRule:
+        """Reptile or an optax optimiser on the post-adaptation query MSE (``config.outer``)."""
+        return self.config.make_outer_rule()
 
     def init(self, key: jax.Array) -> MetaState:
         params = self.network.init(key, jnp.zeros((1,) + self.tasks.obs_shape))["params"]
         meta = {"params": params, "inner": self.rule.init(params)}
-        opt_state = self._outer_optimizer.init(meta) if self.config.outer != "reptile" else ()
-        return MetaState(params, meta["inner"], opt_state, jnp.zeros((), jnp.int32))
+        return MetaState(params, meta["inner"], self.outer.init(meta), jnp.zeros((), jnp.int32))
 
     def loss(self, params, data) -> jax.Array:
         x, y = data
@@ -94,20 +94,15 @@ class FewShotRegression:
         return jnp.mean(jax.vmap(per_task)(support, query))
 
     def step(self, state: MetaState, key: jax.Array) -> tuple[MetaState, dict[str, jax.Array]]:
-        c = self.config
+        """Samples a meta-batch of tasks, adapts to each, and applies the outer rule to the
+        query MSE after adaptation (``post_mse``)."""
         meta = state.meta_params
         support, query = self._sample(key)
         pre = jnp.mean(jax.vmap(lambda q: self.loss(meta["params"], q))(query))
-        opt_state = state.opt_state
-        if c.outer == "reptile":
-            adapted = jax.vmap(lambda s: self.adapt_on_batches(meta, s))(support)
-            post = jnp.mean(jax.vmap(self.loss)(adapted, query))
-            meta = {"params": inner.reptile_update(meta["params"], adapted, c.outer_lr),
-                    "inner": meta["inner"]}
-        else:
-            post, grads = jax.value_and_grad(self.meta_loss)(meta, support, query)
-            updates, opt_state = self._outer_optimizer.update(grads, opt_state, meta)
-            meta = optax.apply_updates(meta, updates)
+        adapted = jax.vmap(lambda s: self.adapt_on_batches(meta, s))(support)
+        objective = MetaObjective(lambda m: self.meta_loss(m, support, query), adapted)
+        meta, opt_state, info = self.outer.update(objective, state.opt_state, meta)
+        post = info.get("loss_before", jnp.mean(jax.vmap(self.loss)(adapted, query)))
         new = MetaState(meta["params"], meta["inner"], opt_state, state.iteration + 1)
         return new, {"pre_mse": pre, "post_mse": post}
 
