@@ -95,12 +95,29 @@ def test_vmapped_rollouts_equal_per_task_loop(algo):
 
 def test_action_scale_reproduces_rllab_normalize():
     env = Navigation2D(action_scale=0.1)
-    params = EnvParams(goal=jnp.array([0.3, -0.2]))
+    params = env.default_params.replace(goal=jnp.array([0.3, -0.2]))
+    assert params.action_scale == 0.1  # the constructor's values are the params' defaults
     _, state = env.reset(jax.random.key(0), params)
     obs, *_ = env.step(jax.random.key(1), state, jnp.array([0.5, -3.0]), params)
     np.testing.assert_allclose(obs, [0.05, -0.1], rtol=1e-6)
     with pytest.raises(ValueError, match="action_scale must be > 0, got 0"):
         Navigation2D(action_scale=0)
+
+
+def test_every_constant_is_a_param_that_can_vary_per_task(env):
+    """gymnax style: max_action, goal_tolerance and action_scale live in EnvParams, so one
+    vmapped step runs tasks that differ in them."""
+    tasks = env.sample_tasks(jax.random.key(0), 3)
+    assert tasks.max_action.shape == tasks.goal_tolerance.shape == (3,)
+    tasks = tasks.replace(goal=jnp.full((3, 2), 0.3), max_action=jnp.array([0.1, 0.2, 0.1]),
+                          goal_tolerance=jnp.array([0.01, 0.01, 0.25]),
+                          action_scale=jnp.array([1.0, 1.0, 0.5]))
+    state = EnvState(position=jnp.zeros((3, 2)), time=jnp.zeros(3, jnp.int32))
+    _, _, _, terminated, _, info = jax.vmap(env.step, (None, 0, None, 0))(
+        jax.random.key(1), state, jnp.array([1.0, 1.0]), tasks)
+    np.testing.assert_allclose(info["final_observation"], [[0.1, 0.1], [0.2, 0.2], [0.1, 0.1]],
+                               rtol=1e-6)
+    np.testing.assert_array_equal(terminated, [False, False, True])  # 0.2 from the goal
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "categorical"])

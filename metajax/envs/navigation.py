@@ -6,7 +6,10 @@ its position; the action is clipped to [-0.1, 0.1]^2 and added to the position; 
 the negative Euclidean distance to the goal after the move; the episode terminates when the
 agent is within 0.01 of the goal in both coordinates, and is truncated after 100 steps.
 
-``action_scale`` multiplies the action before the clip. The default 1.0 is pytorch-maml-rl's
+The goal is the task; ``max_action``, ``goal_tolerance`` and ``action_scale`` are ``EnvParams``
+too (gymnax style: the constructor's values are the defaults of ``default_params`` and of every
+sampled task, and a user may vary them per task). ``action_scale`` multiplies the action before
+the clip. The default 1.0 is pytorch-maml-rl's
 environment; ``action_scale=0.1`` is the MAML paper's (rllab's ``normalize`` wrapper maps the
 policy's [-1, 1] onto [-0.1, 0.1], so a unit-std policy moves 0.1 per step, not 1.0).
 """
@@ -32,6 +35,9 @@ class EnvState(environment.EnvState):
 @struct.dataclass
 class EnvParams(environment.EnvParams):
     goal: jax.Array = struct.field(default_factory=lambda: jnp.zeros(2))
+    max_action: float = 0.1  # each action coordinate is clipped to [-max_action, max_action]
+    goal_tolerance: float = 0.01  # the episode ends within this of the goal in both coordinates
+    action_scale: float = 1.0  # multiplies the action before the clip (0.1: rllab's normalize)
     max_steps_in_episode: int = struct.field(pytree_node=False, default=100)
 
 
@@ -65,23 +71,30 @@ class Navigation2D(TaskEnvironment):
 
     @property
     def default_params(self) -> EnvParams:
-        return EnvParams(goal=jnp.zeros(2), max_steps_in_episode=self.horizon)
+        return EnvParams(goal=jnp.zeros(2), max_action=self.max_action,
+                         goal_tolerance=self.goal_tolerance, action_scale=self.action_scale,
+                         max_steps_in_episode=self.horizon)
 
     def sample_tasks(self, key: jax.Array, num_tasks: int) -> EnvParams:
+        """Goals from U[goal_low, goal_high]^2; the other params are the constructor's."""
         goals = jax.random.uniform(
             key, (num_tasks, 2), minval=self.goal_low, maxval=self.goal_high
         )
-        return EnvParams(goal=goals, max_steps_in_episode=self.horizon)
+        constant = lambda value: jnp.full((num_tasks,), value, jnp.float32)
+        return EnvParams(goal=goals, max_action=constant(self.max_action),
+                         goal_tolerance=constant(self.goal_tolerance),
+                         action_scale=constant(self.action_scale),
+                         max_steps_in_episode=self.horizon)
 
     def step_env(
         self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
     ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict[str, Any]]:
         del key
-        action = jnp.clip(self.action_scale * action, -self.max_action, self.max_action)
+        action = jnp.clip(params.action_scale * action, -params.max_action, params.max_action)
         position = state.position + action
         offset = position - params.goal
         reward = -jnp.sqrt(jnp.sum(offset**2))
-        terminated = jnp.all(jnp.abs(offset) < self.goal_tolerance)
+        terminated = jnp.all(jnp.abs(offset) < params.goal_tolerance)
         state = EnvState(position=position, time=state.time + 1)
         obs, state = self._apply_transition_gradient_policy(position, state)
         return obs, state, reward, terminated, {}
@@ -92,7 +105,7 @@ class Navigation2D(TaskEnvironment):
         return position, EnvState(position=position, time=0)
 
     def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
-        return jnp.all(jnp.abs(state.position - params.goal) < self.goal_tolerance)
+        return jnp.all(jnp.abs(state.position - params.goal) < params.goal_tolerance)
 
     @property
     def name(self) -> str:
