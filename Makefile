@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test test-fast bench clean
+.PHONY: demo test test-fast docs bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: $(BENCH_STAMP)  ## the whole suite, slow learning tests and PyTorch baseli
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
+docs: $(STAMP)  ## the documentation site (API reference from the docstrings) into site/
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 bench: $(BENCH_STAMP)  ## speed suite (metajax vs PyTorch side by side), then RESULTS.md
 	$(PY) benchmarks/speed.py
 	$(PY) benchmarks/maml_vs_torch.py --task-groups 20
@@ -36,4 +39,4 @@ bench: $(BENCH_STAMP)  ## speed suite (metajax vs PyTorch side by side), then RE
 	$(PY) benchmarks/report.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs site .pytest_cache
