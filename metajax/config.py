@@ -8,6 +8,7 @@ import dataclasses
 import difflib
 import hashlib
 import inspect
+import itertools
 import json
 import math
 import re
@@ -128,9 +129,12 @@ class TrainConfig:
     ppo: ppo.PPOConfig = ppo.PPOConfig()
     meta_init: ReptileConfig = ReptileConfig()
     meta_test: MetaTestConfig = MetaTestConfig()
+    # traced hyperparameters swept in one vmapped run, {"maml.inner_lr": [0.05, 0.1]} (grid)
+    sweep: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         checks.one_of("algo", self.algo, tuple(LEARNERS))
+        object.__setattr__(self, "sweep", _check_sweep(self))
         distributions = registered_envs() + tuple(SUPERVISED)
         if self.algo in AGENTS and self.env not in distributions:
             checks.one_of("env", self.env, distributions + tuple(gymnax.registered_envs))
@@ -172,7 +176,27 @@ class TrainConfig:
         """SHA-256 of the fields that give a checkpointed state its meaning (everything but
         the run's bookkeeping and meta-test protocol), stored with every checkpoint."""
         data = {k: v for k, v in self.to_dict().items() if k not in BOOKKEEPING}
+        if not self.sweep:  # runs from before sweeps existed keep their fingerprint
+            del data["sweep"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def members(self) -> int:
+        """Learners trained side by side in one vmapped run: the seeds, or the sweep's points."""
+        return len(sweep_points(self.sweep)) if self.sweep else self.seeds
+
+    def member(self, index: int) -> TrainConfig:
+        """The single-learner run that sweep point ``index`` stands for (``self`` without a
+        sweep): swept member ``i`` equals this run."""
+        if not self.sweep:
+            return self
+        sections: dict[str, dict[str, Any]] = {}
+        for key, value in sweep_points(self.sweep)[index].items():
+            section, name = key.split(".")
+            sections.setdefault(section, {})[name] = value
+        return dataclasses.replace(self, sweep={}, **{
+            section: dataclasses.replace(getattr(self, section), **fields)
+            for section, fields in sections.items()})
 
     def meta_test_from_training(self) -> tuple[str, ...]:
         """The ``meta_test`` fields left unset that follow the training's inner loop
@@ -188,6 +212,64 @@ class TrainConfig:
         if self.algo in ALGORITHMS:
             return self.meta_test.resolve(self.maml.inner_lr, self.maml.num_episodes)
         return self.meta_test.resolve(DEFAULT_LR, DEFAULT_EPISODES)
+
+
+# hyperparameters that only enter traced arithmetic, so a sweep over them is one vmap and one
+# compile (the MAML family); anything that changes shapes or program structure is not here
+SWEEPABLE = tuple(f"maml.{name}" for name in (
+    "inner_lr", "outer_lr", "max_kl", "gamma", "gae_lambda", "clip_eps", "kl_coef",
+    "cg_damping"))
+MAX_SWEEP_POINTS = 256
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out |= _flatten(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def sweep_points(sweep: dict[str, tuple]) -> list[dict[str, float]]:
+    """Every combination of a checked sweep's values (a grid), the first key slowest."""
+    return [dict(zip(sweep, values)) for values in itertools.product(*sweep.values())]
+
+
+def _check_sweep(config: TrainConfig) -> dict[str, tuple]:
+    """The sweep as ``{"maml.inner_lr": (0.05, 0.1)}``; a name that cannot be swept, a value
+    that is not a number, or a point that is not a valid config is a one-line error."""
+    sweep = _flatten(config.sweep)
+    if not sweep:
+        return {}
+    if LEARNERS[config.algo].section != "maml":
+        raise ValueError(f"sweep: algo {config.algo} has no sweepable hyperparameters (the "
+                         "MAML family has)")
+    if config.seeds != 1 or config.devices != 1:
+        raise ValueError("a sweep runs one learner per point on one device: use seeds=1 and "
+                         "devices=1")
+    for key, values in sweep.items():
+        if key not in SWEEPABLE:
+            raise ValueError(f"sweep.{key} cannot be swept; allowed: sweep."
+                             + ", sweep.".join(SWEEPABLE))
+        if not isinstance(values, (list, tuple)) or not values or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in values):
+            raise ValueError(f"sweep.{key} must be a non-empty list of finite numbers, got "
+                             f"{values!r}")
+        sweep[key] = tuple(float(v) for v in values)
+    if (points := math.prod(len(v) for v in sweep.values())) > MAX_SWEEP_POINTS:
+        raise ValueError(f"the sweep has {points} points; at most {MAX_SWEEP_POINTS} run in "
+                         "one program")
+    for point in sweep_points(sweep):
+        for key, value in point.items():
+            section, name = key.split(".")
+            try:
+                dataclasses.replace(getattr(config, section), **{name: value})
+            except ValueError as err:
+                raise ValueError(f"sweep.{key}={value}: {err}") from None
+    return sweep
 
 
 def from_dict(cls: type, data: Any, prefix: str = "") -> Any:

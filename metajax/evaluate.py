@@ -16,10 +16,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from metajax import checkpoint
+from metajax import checkpoint, sweep
 from metajax.jsonio import write_json_atomic
 from metajax.config import (ConfigError, MetaTestConfig, TrainConfig, build_algorithm, from_dict,
-                            merge, parse_overrides)
+                            merge, parse_overrides, sweep_points)
 from metajax.meta_learner import MetaLearner
 
 
@@ -51,7 +51,10 @@ def _compiled_meta_test(algo: MetaLearner):
 def describe_meta_test(algo: MetaLearner, config: TrainConfig) -> str:
     """One line saying what the meta-test measures, and where its step size and episodes per
     step come from (the training's inner loop or ``meta_test``)."""
-    return algo.describe_test(config.meta_test_protocol(), config.meta_test_from_training())
+    line = algo.describe_test(config.meta_test_protocol(), config.meta_test_from_training())
+    if "maml.inner_lr" in config.sweep and "lr" in config.meta_test_from_training():
+        line += " (maml.inner_lr is swept: each point tests with its own)"
+    return line
 
 
 def format_table(returns: Sequence[float], published: Sequence[float] | None = None,
@@ -76,14 +79,26 @@ class MetaTestResult(NamedTuple):
     (NaN with a single task)."""
 
     returns: np.ndarray  # [k]
-    per_seed: np.ndarray  # [seeds, k]
+    per_seed: np.ndarray  # [seeds or sweep points, k]
     errors: np.ndarray  # [k]; NaN with a single task
+    member_errors: np.ndarray | None = None  # a sweep: each point's own, [points, k]
 
 
-def format_meta_test(algo, result: MetaTestResult) -> str:
+def format_meta_test(algo, result: MetaTestResult, config: TrainConfig | None = None) -> str:
     """The meta-test table with the algorithm's own row and column names, and with several
-    seeds their spread."""
+    seeds their spread; for a sweep, one row per point."""
     curves = algo.curves
+    if config is not None and config.sweep:
+        first = curves.first
+        columns = list(config.sweep) + [str(first + j) for j in range(result.per_seed.shape[1])]
+        rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        for point, values, errors in zip(sweep_points(config.sweep), result.per_seed,
+                                         result.member_errors):
+            cells = [f"{v:g}" for v in point.values()] + [
+                f"{v:.2f}" + ("" if np.isnan(e) else f" ± {e:.2f}") for v, e in zip(values, errors)]
+            rows.append("| " + " | ".join(cells) + " |")
+        return (f"({curves.ylabel} ± s.e. over tasks; columns: {curves.index})\n"
+                + "\n".join(rows))
     table = format_table(result.returns, header=curves.ylabel, index=curves.index,
                          first=curves.first, errors=result.errors)
     if len(result.per_seed) == 1:
@@ -125,6 +140,9 @@ def result_record(config: TrainConfig, result: MetaTestResult, iteration: int) -
         "returns": json_values(result.returns),
         "standard_errors": json_values(result.errors),
         **({"per_seed": json_values(result.per_seed)} if config.seeds > 1 else {}),
+        **({"sweep": sweep_points(config.sweep), "per_member": json_values(result.per_seed),
+            "standard_errors_per_member": json_values(result.member_errors)}
+           if config.sweep else {}),
     }
 
 
@@ -146,6 +164,8 @@ def load_run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Train
 def meta_test_seeds(algo: MetaLearner, meta, config: TrainConfig) -> MetaTestResult:
     """:func:`meta_test` of each seed's params (a run with ``seeds`` > 1 stacks them on a
     leading axis) under the run's effective protocol, with the standard error over tasks."""
+    if config.sweep:
+        return _meta_test_sweep(meta, config)
     protocol = config.meta_test_protocol()
     seeds = [meta] if config.seeds == 1 else [jax.tree.map(lambda x: x[s], meta)
                                                for s in range(config.seeds)]
@@ -155,8 +175,25 @@ def meta_test_seeds(algo: MetaLearner, meta, config: TrainConfig) -> MetaTestRes
     return MetaTestResult(per_seed.mean(0), per_seed, errors)
 
 
+def _meta_test_sweep(meta, config: TrainConfig) -> MetaTestResult:
+    """Each sweep point's params meta-tested as its own run (``config.member(i)``: its learner
+    and protocol, e.g. a swept ``maml.inner_lr`` is also that point's test step size)."""
+    runs = []
+    for i in range(config.members):
+        member = config.member(i)
+        params = jax.tree.map(lambda x: x[i], meta)
+        runs.append(meta_test_tasks(build_algorithm(member), params,
+                                    member.meta_test_protocol()))
+    per_member = np.stack([means for means, _ in runs])
+    member_errors = np.stack([standard_error(per_task[None]) for _, per_task in runs])
+    return MetaTestResult(per_member.mean(0), per_member, member_errors.mean(0), member_errors)
+
+
 def state_template(algo: MetaLearner, config: TrainConfig):
-    """A state with the structure of the run's checkpoints (stacked over seeds)."""
+    """A state with the structure of the run's checkpoints (stacked over seeds or points)."""
+    if config.sweep:
+        return sweep.init_members(algo, config, jax.random.split(jax.random.key(0),
+                                                                 config.members))
     keys = jax.random.split(jax.random.key(0), config.seeds)
     return algo.init(keys[0]) if config.seeds == 1 else jax.vmap(algo.init)(keys)
 
@@ -188,7 +225,7 @@ def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = (),
     write_json_atomic(path, {**result_record(config, result, iteration),
                              "overrides": list(overrides)})
     report = (f"{describe_meta_test(algo, config)}\ncheckpoint: iteration {iteration} of "
-              f"{config.num_iterations}\n{format_meta_test(algo, result)}")
+              f"{config.num_iterations}\n{format_meta_test(algo, result, config)}")
     return RunEvaluation(result, iteration, path, report)
 
 

@@ -20,13 +20,13 @@ def quantity_names(metrics: dict[str, Any]) -> list[str]:
 
 
 def guard_nonfinite(step: Callable) -> Callable:
-    """``step(state, key) -> (state, metrics)`` that keeps the old state when any metric or
+    """``step(state, key, *args) -> (state, metrics)`` that keeps the old state when any metric or
     any floating-point leaf of the new state is not finite; ``metrics[NONFINITE]`` flags
     which quantities were (all false for an applied update), named by ``guarded.names``
     once traced."""
 
-    def guarded(state, key):
-        new_state, metrics = step(state, key)
+    def guarded(state, key, *args):
+        new_state, metrics = step(state, key, *args)
         names = guarded.names = quantity_names(metrics)
         floats = [x for x in jax.tree.leaves(new_state)
                   if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)]

@@ -27,7 +27,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from metajax import checkpoint, memory
+from metajax import checkpoint, memory, sweep
 from metajax.config import ConfigError, TrainConfig, build_algorithm
 from metajax.meta_learner import MetaLearner
 from metajax.evaluate import (describe_meta_test, finite_or_none, format_meta_test,
@@ -66,16 +66,19 @@ def resolve_run_dir(config: TrainConfig) -> Path:
 
 
 def _keys(config: TrainConfig) -> tuple[jax.Array, jax.Array]:
-    """Init and loop keys; with ``seeds`` > 1, stacked, seed ``s`` being those of a
-    single-seed run with ``seed + s``."""
-    pairs = [jax.random.split(jax.random.key(config.seed + s)) for s in range(config.seeds)]
-    if config.seeds == 1:
+    """Init and loop keys; with several members, stacked: seed ``s`` gets those of a
+    single-seed run with ``seed + s``, and every point of a sweep those of ``seed``."""
+    offsets = [0] * config.members if config.sweep else range(config.seeds)  # a sweep: one seed
+    pairs = [jax.random.split(jax.random.key(config.seed + s)) for s in offsets]
+    if config.members == 1:
         return pairs[0][0], pairs[0][1]
     return jnp.stack([p[0] for p in pairs]), jnp.stack([p[1] for p in pairs])
 
 
 def _init(algo: MetaLearner, config: TrainConfig):
     init_keys = _keys(config)[0]
+    if config.sweep:
+        return sweep.init_members(algo, config, init_keys)
     return algo.init(init_keys) if config.seeds == 1 else jax.vmap(algo.init)(init_keys)
 
 
@@ -172,10 +175,12 @@ def _read_metrics(path: Path) -> list[dict]:
     return records
 
 
-def _record(i: int, metrics: dict, flags: np.ndarray, names: list[str], seconds: float) -> dict:
+def _record(i: int, metrics: dict, flags: np.ndarray, names: list[str], seconds: float,
+            members_key: str = "per_seed") -> dict:
     """A JSON-safe metrics line: non-finite values become null, plus ``skipped`` (how many
-    seeds skipped the update) and the names of the non-finite quantities. With several
-    seeds each metric is their mean, with ``<name>_std`` and the values ``per_seed``."""
+    members skipped the update) and the names of the non-finite quantities. With several
+    members (seeds, or a sweep's points) each metric is their mean, with ``<name>_std`` and
+    the values under ``members_key`` (``per_seed`` or ``per_member``)."""
     record: dict[str, Any] = {"iteration": i + 1}
     per_seed = {}
     for k, v in metrics.items():
@@ -190,7 +195,7 @@ def _record(i: int, metrics: dict, flags: np.ndarray, names: list[str], seconds:
     if flags.any():
         record["nonfinite"] = [name for name, bad in zip(names, flags.any(axis=0)) if bad]
     if per_seed:
-        record["per_seed"] = per_seed
+        record[members_key] = per_seed
     record["seconds"] = seconds
     return record
 
@@ -208,9 +213,13 @@ def _compile(algo: MetaLearner, config: TrainConfig, state) -> CompiledStep:
     loop_key = _keys(config)[1]
     start = time.perf_counter()
     guarded = guard_nonfinite(algo.step)
-    if config.seeds == 1:
+    if config.members == 1:
         step_key = lambda i: jax.random.fold_in(loop_key, i)  # noqa: E731
         step = jax.jit(guarded).lower(state, loop_key).compile()
+    elif config.sweep:  # one vmapped program trains every point, each with its own values
+        step_key = lambda i: jax.vmap(jax.random.fold_in, (0, None))(loop_key, i)  # noqa: E731
+        swept, guarded = sweep.member_step(algo, config, guard_nonfinite)
+        step = jax.jit(swept).lower(state, loop_key).compile()
     else:  # one vmapped program trains every seed
         step_key = lambda i: jax.vmap(jax.random.fold_in, (0, None))(loop_key, i)  # noqa: E731
         step = jax.jit(jax.vmap(guarded)).lower(state, loop_key).compile()
@@ -237,7 +246,7 @@ def _run(algo: MetaLearner, config: TrainConfig, run_dir: Path, state, first: in
 
     ckpt = checkpoint.manager(run_dir / "checkpoints", keep=config.checkpoint_at)
     fingerprint = config.state_fingerprint()
-    durations, in_a_row = [], np.zeros(config.seeds, int)
+    durations, in_a_row = [], np.zeros(config.members, int)
     n = config.num_iterations
     progress = Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(),
@@ -253,9 +262,10 @@ def _run(algo: MetaLearner, config: TrainConfig, run_dir: Path, state, first: in
                 start = time.perf_counter()
                 state, metrics = step(state, step_key(i))
                 metrics = jax.device_get(metrics)
-                flags = np.asarray(metrics[NONFINITE]).reshape(config.seeds, -1)  # [seeds, q]
+                flags = np.asarray(metrics[NONFINITE]).reshape(config.members, -1)  # [members, q]
                 durations.append(time.perf_counter() - start)
-                record = _record(i, metrics, flags, names, durations[-1])
+                record = _record(i, metrics, flags, names, durations[-1],
+                                 "per_member" if config.sweep else "per_seed")
                 records.append(record)
                 log.write(record)
                 in_a_row = np.where(flags.any(axis=1), in_a_row + 1, 0)
@@ -299,7 +309,7 @@ def _finish(algo, config, run_dir, state, records, durations, compile_seconds, c
     console.print(describe_meta_test(algo, config))
     result = meta_test_seeds(algo, _local(state.meta_params), config)
     returns = result.returns
-    console.print(format_meta_test(algo, result))
+    console.print(format_meta_test(algo, result, config))
     seconds_per_iteration = statistics.median(durations) if durations else float("nan")
     if not _is_main():
         return TrainResult(run_dir, state, records, returns, compile_seconds,

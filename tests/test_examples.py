@@ -83,3 +83,9 @@ def test_large_meta_batch_example():
     returns = [r["post_return"] for r in results.values()]
     assert np.isfinite(returns).all()
     np.testing.assert_allclose(returns[0], returns[1], rtol=1e-4)
+
+
+def test_sweep_example():
+    results = _load("sweep").main(iterations=2, small=True)
+    assert len(results["last_post_return"]) == 3
+    assert all(np.isfinite(results["last_post_return"]))
