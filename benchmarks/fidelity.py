@@ -33,7 +33,7 @@ from metajax import checkpoint
 from metajax.config import build_algorithm, load_config
 from metajax.evaluate import meta_test
 from metajax.train import train
-from metajax.protocol import MetaTestPlan
+from metajax.meta_learner import MetaTestPlan
 
 HERE = Path(__file__).parent
 CONFIG = HERE / "configs" / "maml_paper.yaml"

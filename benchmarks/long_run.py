@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from metajax.config import build_algorithm, load_config
-from metajax.protocol import MetaTestPlan
+from metajax.meta_learner import MetaTestPlan
 
 HERE = Path(__file__).parent
 # pytorch-maml-rl on the reference configuration, its own test on 400 tasks (issue 20)

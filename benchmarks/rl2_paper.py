@@ -27,7 +27,7 @@ from metajax.algorithms.rl2 import RL2, RL2Config, make_rl2_policy
 from metajax.classic import evaluate_bandit_agents, evaluate_mdp_agents
 from metajax.config import build_algorithm, load_config
 from metajax.envs.trials import Trials
-from metajax.protocol import MetaTestPlan
+from metajax.meta_learner import MetaTestPlan
 
 HERE = Path(__file__).parent
 # Duan et al. 2016, Table 1 (bandits: random, Gittins, TS, OTS, UCB1, eps-greedy, greedy,

@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from metajax.config import build_algorithm, load_config
-from metajax.protocol import MetaTestPlan
+from metajax.meta_learner import MetaTestPlan
 
 HERE = Path(__file__).parent
 PUBLISHED = {  # Meta-SGD paper, Table 1 (mean squared error after one step)

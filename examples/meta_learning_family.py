@@ -9,7 +9,7 @@ import argparse
 import jax
 
 from metajax.config import ALGORITHMS, RL_ONLY, build_algorithm, load_config
-from metajax.protocol import MetaTestPlan
+from metajax.meta_learner import MetaTestPlan
 
 
 def main(iterations: int = 3000, rl_iterations: int = 20, small: bool = False) -> dict:

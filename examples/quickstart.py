@@ -9,7 +9,7 @@ import jax
 
 import metajax
 from metajax.evaluate import format_table
-from metajax.protocol import MetaTestPlan
+from metajax.meta_learner import MetaTestPlan
 
 
 def main(iterations: int = 50, tasks: int = 20, episodes: int = 20) -> list[float]:

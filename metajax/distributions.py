@@ -10,6 +10,7 @@ from typing import NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
+from gymnax.environments import spaces
 
 MIN_LOG_STD = jnp.log(1e-6)  # pytorch-maml-rl clamps sigma at 1e-6
 
@@ -82,3 +83,14 @@ class Categorical(NamedTuple):
 def _log_std(params) -> jax.Array:
     log_std = jnp.broadcast_to(params["log_std"], params["mean"].shape)
     return jnp.maximum(log_std, MIN_LOG_STD)
+
+
+def for_action_space(action_space) -> tuple[Distribution, int]:
+    """The distribution over a gymnax action space and the number of its parameters' action
+    dimensions: categorical over a ``Discrete`` space's ``n`` actions, or a diagonal Gaussian
+    over a 1-D ``Box``; anything else is a ``ValueError``."""
+    if isinstance(action_space, spaces.Discrete):
+        return Categorical(), int(action_space.n)
+    if isinstance(action_space, spaces.Box) and len(action_space.shape) == 1:
+        return DiagGaussian(), int(action_space.shape[0])
+    raise ValueError(f"need a Discrete or 1-D Box action space, got {action_space}")

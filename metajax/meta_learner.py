@@ -19,11 +19,39 @@ that progress lines, tables and plots show.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Sequence, runtime_checkable
 
 import jax
+import jax.numpy as jnp
+from flax import struct
 
-from metajax.protocol import MetaTestConfig, MetaTestPlan
+if TYPE_CHECKING:  # the config layer sits above the learners
+    from metajax.protocol import MetaTestConfig
+
+
+@struct.dataclass
+class MetaTestPlan:
+    """What one meta-test does on each task: ``num_steps = len(step_sizes)`` adaptation steps,
+    step ``i`` with step size ``step_sizes[i]`` (float32 ``[num_steps]``, traced), each from
+    ``num_episodes`` fresh episodes (static). Learners without an inner loop read only what
+    applies to them (RL^2: nothing; a deep-RL learner: ``num_episodes`` greedy episodes)."""
+
+    step_sizes: jax.Array
+    num_episodes: int = struct.field(pytree_node=False)
+
+    @property
+    def num_steps(self) -> int:
+        return self.step_sizes.shape[0]
+
+    @classmethod
+    def of(cls, step_sizes: Sequence[float] | jax.Array, num_episodes: int) -> MetaTestPlan:
+        """A plan from step sizes (one per step) and episodes per step."""
+        return cls(jnp.asarray(step_sizes, jnp.float32).reshape(-1), int(num_episodes))
+
+    @classmethod
+    def constant(cls, num_steps: int, lr: float, num_episodes: int) -> MetaTestPlan:
+        """``num_steps`` steps of step size ``lr``."""
+        return cls.of([lr] * num_steps, num_episodes)
 
 
 class Curves(NamedTuple):

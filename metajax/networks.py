@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from gymnax.environments import spaces
 
-from metajax.distributions import Categorical, DiagGaussian, Distribution
+from metajax.distributions import Categorical, DiagGaussian, Distribution, for_action_space
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": jnp.tanh,
@@ -210,7 +210,8 @@ def make_policy(
     if kind not in POLICY_KINDS:
         raise ValueError(f"kind must be one of {', '.join(POLICY_KINDS)}; got {kind!r}")
     if kind == "auto":
-        kind = "categorical" if isinstance(action_space, spaces.Discrete) else "gaussian"
+        kind = "categorical" if isinstance(for_action_space(action_space)[0], Categorical) \
+            else "gaussian"
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
     if not isinstance(context_dim, int) or context_dim < 0:

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from gymnax.environments import spaces
 
-from metajax.distributions import Categorical, DiagGaussian, Distribution
+from metajax.distributions import Categorical, Distribution, for_action_space
 from metajax.networks import actor_critic_heads
 
 
@@ -134,10 +134,6 @@ def make_recurrent_policy(obs_shape, action_space: spaces.Space, hidden_size: in
     if not isinstance(embed_size, int) or embed_size < 0:
         raise ValueError(f"embed_size must be a non-negative integer, got {embed_size!r}")
     options = dict(embed_size=embed_size, layer_norm=layer_norm, separate_critic=separate_critic)
-    if isinstance(action_space, spaces.Discrete):
-        module = GRUActorCritic(hidden_size, int(action_space.n), True, **options)
-        return RecurrentPolicy(module, Categorical(), tuple(obs_shape))
-    if isinstance(action_space, spaces.Box) and len(action_space.shape) == 1:
-        module = GRUActorCritic(hidden_size, int(action_space.shape[0]), False, **options)
-        return RecurrentPolicy(module, DiagGaussian(), tuple(obs_shape))
-    raise ValueError(f"need a Discrete or 1-D Box action space, got {action_space}")
+    distribution, size = for_action_space(action_space)
+    module = GRUActorCritic(hidden_size, size, isinstance(distribution, Categorical), **options)
+    return RecurrentPolicy(module, distribution, tuple(obs_shape))

@@ -17,14 +17,22 @@ ALLOWED = {
     "networks": {"metajax.distributions", "metajax.checks"},
 }
 ABOVE_ALGORITHMS = {"metajax.cli", "metajax.config", "metajax.train", "metajax.evaluate",
-                    "metajax.protocol", "metajax.metrics_log", "metajax.checkpoint"}
+                    "metajax.protocol", "metajax.metrics_log", "metajax.checkpoint",
+                    "metajax.sweep"}
 
 
 def metajax_imports(path: Path) -> set[str]:
-    """Every ``metajax...`` module that ``path`` imports (``from metajax import x`` counts as
-    ``metajax.x``)."""
+    """Every ``metajax...`` module that ``path`` imports at run time (``from metajax import x``
+    counts as ``metajax.x``); imports for type annotations only, under ``if TYPE_CHECKING:``,
+    are not dependencies (import-linter's ``exclude_type_checking_imports``)."""
+    tree = ast.parse(path.read_text())
+    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and ast.unparse(node.test).endswith("TYPE_CHECKING")
+                   for n in ast.walk(node)}
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             names |= {a.name for a in node.names if a.name.startswith("metajax")}
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("metajax"):

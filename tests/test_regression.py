@@ -8,7 +8,7 @@ import pytest
 from metajax.algorithms.maml import MAMLConfig
 from metajax.algorithms.regression import FewShotRegression
 from metajax.config import ALGORITHMS, RL_ONLY, ConfigError, build_algorithm, load_config
-from metajax.protocol import MetaTestPlan
+from metajax.meta_learner import MetaTestPlan
 from metajax.envs.sinusoid import Sinusoid
 from metajax.networks import Regressor
 

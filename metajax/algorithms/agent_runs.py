@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -23,8 +23,10 @@ from flax import struct
 from metajax.algorithms.learner import Learner, mean_return, update_keys, whole_run
 from metajax.algorithms.meta_init import ReptileConfig, make_reptile_step
 from metajax.envs.base import TaskEnvironment
-from metajax.meta_learner import Curves
-from metajax.protocol import MetaTestConfig, MetaTestPlan
+from metajax.meta_learner import Curves, MetaTestPlan
+
+if TYPE_CHECKING:  # the config layer sits above the learners
+    from metajax.protocol import MetaTestConfig
 
 AGENTS = ("dqn", "ppo", "a2c")
 EPISODE_METRICS = ("episode_return_sum", "episodes")

@@ -19,7 +19,7 @@ One meta-iteration, :meth:`MAML.step`, is one pure function over all tasks of th
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -36,10 +36,12 @@ from metajax.envs.base import TaskEnvironment
 from metajax.estimators import normalize, weighted_mean
 from metajax.losses import (ESTIMATORS, magic_box, normalized_dice_loss,
                             surrogate_loss_and_kl, vpg_loss)
-from metajax.meta_learner import ADAPTATION_CURVES, describe_adaptation_test
+from metajax.meta_learner import ADAPTATION_CURVES, MetaTestPlan, describe_adaptation_test
 from metajax.networks import Policy
-from metajax.protocol import MetaTestConfig, MetaTestPlan
 from metajax.rollouts import rollout
+
+if TYPE_CHECKING:  # the config layer sits above the learners
+    from metajax.protocol import MetaTestConfig
 
 
 @struct.dataclass

@@ -20,7 +20,7 @@ from gymnax.environments import environment, spaces
 
 from metajax import checks
 from metajax.algorithms.learner import Learner, whole_run
-from metajax.distributions import Categorical, DiagGaussian
+from metajax.distributions import Categorical, for_action_space
 from metajax.estimators import gae_with_dones, normalize_advantages
 from metajax.losses import actor_critic_objective, clipped_value_loss, ppo_clip_loss
 from metajax.networks import ACTIVATIONS, ActorCritic
@@ -97,11 +97,10 @@ class PPOState(NamedTuple):
 
 
 def make_actor_critic(config: PPOConfig, action_space: spaces.Space):
-    if isinstance(action_space, spaces.Discrete):
-        return ActorCritic(config.hidden_sizes, int(action_space.n), True, config.activation,
-                           config.shared_torso), Categorical()
-    return ActorCritic(config.hidden_sizes, int(action_space.shape[0]), False,
-                       config.activation, config.shared_torso), DiagGaussian()
+    distribution, size = for_action_space(action_space)
+    discrete = isinstance(distribution, Categorical)
+    return ActorCritic(config.hidden_sizes, size, discrete, config.activation,
+                       config.shared_torso), distribution
 
 
 def make_learner(config: PPOConfig, env: environment.Environment, env_params=None) -> Learner:

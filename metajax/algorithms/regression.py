@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 
@@ -16,9 +18,11 @@ from metajax.algorithms.maml import MetaState
 from metajax.algorithms.maml_config import OPTAX_OUTER, MAMLConfig
 from metajax.algorithms.outer import MetaObjective, OuterRule
 from metajax.envs.sinusoid import Sinusoid
-from metajax.meta_learner import ADAPTATION_CURVES, describe_adaptation_test
+from metajax.meta_learner import ADAPTATION_CURVES, MetaTestPlan, describe_adaptation_test
 from metajax.networks import Regressor
-from metajax.protocol import MetaTestConfig, MetaTestPlan
+
+if TYPE_CHECKING:  # the config layer sits above the learners
+    from metajax.protocol import MetaTestConfig
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,7 +23,7 @@ it into one jitted ``train(key)``, so ``jax.jit(jax.vmap(train))`` trains many s
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -34,11 +34,13 @@ from metajax.envs.trials import Trials
 from metajax.estimators import gae_with_dones, normalize_advantages
 from metajax.losses import (actor_critic_objective, clipped_value_loss, huber_value_loss,
                             ppo_clip_loss)
-from metajax.meta_learner import Curves
+from metajax.meta_learner import Curves, MetaTestPlan
 from metajax.optim import minibatch_epochs, ppo_optimizer
-from metajax.protocol import MetaTestConfig, MetaTestPlan
 from metajax.recurrent import RecurrentPolicy, make_recurrent_policy
 from metajax.running_stats import RunningStats
+
+if TYPE_CHECKING:  # the config layer sits above the learners
+    from metajax.protocol import MetaTestConfig
 
 VALUE_LOSSES = ("clipped", "huber")
 
