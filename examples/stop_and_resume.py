@@ -8,6 +8,7 @@ same per-iteration keys, so the final params are bit-for-bit those of a run neve
 """
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -23,11 +24,15 @@ from metajax.config import build_algorithm, load_config
 
 SMALL = ["policy.hidden_sizes=[16]", "maml.num_tasks=4", "maml.num_episodes=4",
          "env_kwargs={horizon: 20}", "meta_test.num_tasks=4", "meta_test.num_steps=1"]
+TINY = ["policy.hidden_sizes=[8]", "maml.num_tasks=2", "maml.num_episodes=2", "maml.cg_iters=2",
+        "env_kwargs={horizon: 10}", "meta_test.num_tasks=2", "meta_test.num_steps=1",
+        "meta_test.num_episodes=2"]
 
 
 def metajax(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "metajax", "train", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, COLUMNS="200"))
 
 
 def final_params(run_dir: Path):
@@ -36,18 +41,19 @@ def final_params(run_dir: Path):
     return checkpoint.restore_latest(run_dir / "checkpoints", template)
 
 
-def main(iterations: int = 200) -> bool:
+def main(iterations: int = 200, tiny: bool = False) -> dict:
     runs = Path(tempfile.mkdtemp())
+    size = TINY if tiny else SMALL
     common = [f"runs_dir={runs}", f"num_iterations={iterations}", "checkpoint_every=10000",
-              *SMALL]
+              *size]
     proc = metajax("run_name=stopped", *common)
     for line in proc.stdout:
         if line.startswith("iteration"):  # training has started: stop it
             proc.send_signal(signal.SIGTERM)
             break
-    proc.communicate()
-    print(f"stopped with status {proc.returncode} at checkpoint "
-          f"{final_params(runs / 'stopped')[1]} of {iterations}")
+    output = proc.communicate()[0]
+    stopped_at = final_params(runs / "stopped")[1]
+    print(f"stopped with status {proc.returncode} at checkpoint {stopped_at} of {iterations}")
     for args in (["--resume", str(runs / "stopped")], ["run_name=straight", *common]):
         subprocess.run([sys.executable, "-m", "metajax", "train", *args], check=True,
                        capture_output=True, env=dict(os.environ))
@@ -55,7 +61,11 @@ def main(iterations: int = 200) -> bool:
     same = all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(resumed),
                                                      jax.tree.leaves(straight)))
     print(f"resumed run equals the uninterrupted run: {same}")
-    return same
+    logged = [json.loads(line)["iteration"] for line in
+              (runs / "stopped" / "metrics.jsonl").read_text().splitlines()]
+    return {"status": proc.returncode, "stopped_at": stopped_at, "same": same,
+            "told_how_to_continue": "continue with: metajax train --resume" in output,
+            "logged_iterations": logged}
 
 
 if __name__ == "__main__":

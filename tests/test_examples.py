@@ -1,6 +1,7 @@
 """The examples run (tiny sizes)."""
 
 import importlib.util
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,14 @@ def test_sharded_meta_batch_example():
 
 @pytest.mark.slow
 def test_stop_and_resume_example():
-    assert _load("stop_and_resume").main(iterations=60)
+    """SIGTERM mid-run writes a checkpoint and says how to continue; ``--resume`` ends on
+    exactly the params of an uninterrupted run, with every iteration logged once."""
+    n = 300
+    result = _load("stop_and_resume").main(iterations=n, tiny=True)
+    assert result["status"] == 128 + signal.SIGTERM and result["told_how_to_continue"]
+    assert 1 <= result["stopped_at"] < n
+    assert result["same"]
+    assert result["logged_iterations"] == list(range(1, n + 1))
 
 
 def test_many_seeds_example():

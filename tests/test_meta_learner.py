@@ -1,6 +1,8 @@
 """Every registered learner through the MetaLearner protocol alone: built from its config,
-two steps, then a meta-test whose shape is its test axis (no learner-specific code here)."""
+two steps (traced once, changing what it learns), then a meta-test whose shape is its test
+axis (no learner-specific code here)."""
 
+import chex
 import jax
 import numpy as np
 import pytest
@@ -42,13 +44,16 @@ def test_two_steps_and_a_meta_test_through_the_protocol(algo, env, k):
                                 "meta_init.tasks_per_iteration=2", *tiny, *TEST])
     learner = build_algorithm(config)
     assert isinstance(learner, MetaLearner)
-    state = learner.init(jax.random.key(0))
+    state = first = learner.init(jax.random.key(0))
     assert jax.tree.structure(state) == jax.tree.structure(state_template(learner, config))
-    step = jax.jit(learner.step)
+    chex.clear_trace_counter()
+    step = jax.jit(chex.assert_max_traces(learner.step, n=1))  # one compile for every step
     for i in range(2):
         state, metrics = step(state, jax.random.key(i + 1))
     for name in learner.score_names:
         assert np.isfinite(float(metrics[name])), (name, metrics)
+    assert any(np.any(a != b) for a, b in zip(jax.tree.leaves(state.meta_params),
+                                              jax.tree.leaves(first.meta_params)))
     means, per_task = meta_test_tasks(learner, state.meta_params, config.meta_test_protocol())
     rows = config.meta_test.num_episodes if env == "CartPole-v1" else config.meta_test.num_tasks
     assert per_task.shape == (rows, k) and np.all(np.isfinite(per_task))

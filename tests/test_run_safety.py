@@ -54,32 +54,8 @@ def final_params(run_dir: Path):
     return state.meta_params, step
 
 
-def test_sigterm_then_resume_equals_an_uninterrupted_run(tmp_path):
-    n = 300
-    args = [f"runs_dir={tmp_path}", f"num_iterations={n}", "checkpoint_every=1000", *TINY]
-    proc = subprocess.Popen([sys.executable, "-m", "metajax", "train", "run_name=stopped",
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, COLUMNS="200"))
-    for line in proc.stdout:  # the first progress line: the loop is running
-        if line.startswith("iteration"):
-            break
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
-    assert "continue with: metajax train --resume" in out
-    _, stopped_at = final_params(tmp_path / "stopped")
-    assert 1 <= stopped_at < n
-
-    assert main(["train", "--resume", str(tmp_path / "stopped")]) == 0
-    assert main(["train", "run_name=straight", *args]) == 0
-    resumed, step = final_params(tmp_path / "stopped")
-    straight, _ = final_params(tmp_path / "straight")
-    assert step == n
-    for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(straight)):
-        np.testing.assert_array_equal(a, b)
-    iterations = [json.loads(line)["iteration"] for line in
-                  (tmp_path / "stopped" / "metrics.jsonl").read_text().splitlines()]
-    assert iterations == list(range(1, n + 1))
+# SIGTERM, then --resume ends on the uninterrupted run's params: test_examples.py
+# (test_stop_and_resume_example runs examples/stop_and_resume.py)
 
 
 def test_corrupt_checkpoint_is_refused_and_left_alone(tmp_path, capsys):

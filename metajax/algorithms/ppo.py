@@ -22,6 +22,7 @@ from metajax import checks
 from metajax.algorithms.learner import Learner, whole_run
 from metajax.distributions import Categorical, for_action_space
 from metajax.estimators import gae_with_dones, normalize_advantages
+from metajax.algorithms.ppo_hyperparameters import PPOHyperparameters
 from metajax.losses import actor_critic_objective, clipped_value_loss, ppo_clip_loss
 from metajax.networks import ACTIVATIONS, ActorCritic
 from metajax.optim import minibatch_epochs, ppo_optimizer
@@ -29,37 +30,23 @@ from metajax.rollouts import episode_returns
 
 
 @dataclasses.dataclass(frozen=True)
-class PPOConfig:
+class PPOConfig(PPOHyperparameters):
+    """PPO or A2C on one environment: the shared PPO hyperparameters plus the run's length and
+    the actor-critic network."""
+
     algo: str = "ppo"  # or "a2c"
     total_steps: int = 500_000
-    num_envs: int = 4
-    num_steps: int = 128
-    lr: float = 2.5e-4
-    anneal_lr: bool = True
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_eps: float = 0.2
-    vf_coef: float = 0.5
-    ent_coef: float = 0.01
-    max_grad_norm: float = 0.5
-    update_epochs: int = 4
-    num_minibatches: int = 4
     hidden_sizes: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
     shared_torso: bool = False
 
     def __post_init__(self):
+        super().__post_init__()
         checks.one_of("algo", self.algo, ("ppo", "a2c"))
         checks.one_of("activation", self.activation, tuple(ACTIVATIONS))
-        for name in ("total_steps", "num_envs", "num_steps", "update_epochs",
-                     "num_minibatches"):
+        for name in ("total_steps", "num_steps"):
             checks.positive(name, getattr(self, name), integer=True)
-        for name in ("lr", "max_grad_norm"):
-            checks.positive(name, getattr(self, name))
-        for name in ("gamma", "gae_lambda", "clip_eps"):
-            checks.in_interval(name, getattr(self, name), 0.0, 1.0)
-        for name in ("vf_coef", "ent_coef"):
-            checks.in_interval(name, getattr(self, name), 0.0, float("inf"))
+        checks.positive("max_grad_norm", self.max_grad_norm)
         if (self.num_envs * self.num_steps) % self.num_minibatches:
             raise ValueError(f"num_envs * num_steps ({self.num_envs * self.num_steps}) must be "
                              f"divisible by num_minibatches ({self.num_minibatches})")

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from metajax import checks
+from metajax.algorithms.ppo_hyperparameters import PPOHyperparameters
 from metajax.envs.trials import Trials
 from metajax.estimators import gae_with_dones, normalize_advantages
 from metajax.losses import (actor_critic_objective, clipped_value_loss, huber_value_loss,
@@ -46,44 +47,31 @@ VALUE_LOSSES = ("clipped", "huber")
 
 
 @dataclasses.dataclass(frozen=True)
-class RL2Config:
-    """RL^2-PPO hyperparameters. ``num_steps=0`` means one trial per update;
-    ``max_grad_norm=0`` turns gradient clipping off; the network and value options are
-    described in the module docstring."""
+class RL2Config(PPOHyperparameters):
+    """RL^2-PPO hyperparameters: the shared PPO ones (with RL^2's defaults) plus the trial and
+    the recurrent network. ``num_steps=0`` means one trial per update; ``max_grad_norm=0``
+    turns gradient clipping off; the network and value options are described in the module
+    docstring."""
 
-    trial_episodes: int = 10
     num_envs: int = 128
     num_steps: int = 0
+    lr: float = 1e-3
+    gae_lambda: float = 0.3
+    trial_episodes: int = 10
     hidden_size: int = 128
     embed_size: int = 64
     layer_norm: bool = False
     separate_critic: bool = False
     value_loss: str = "clipped"
     normalize_values: bool = False
-    lr: float = 1e-3
-    anneal_lr: bool = True
-    gamma: float = 0.99
-    gae_lambda: float = 0.3
-    clip_eps: float = 0.2
-    vf_coef: float = 0.5
-    ent_coef: float = 0.01
-    max_grad_norm: float = 0.5
-    update_epochs: int = 4
-    num_minibatches: int = 4
     normalize_advantages: bool = True
 
     def __post_init__(self):
-        for name in ("trial_episodes", "num_envs", "hidden_size", "update_epochs",
-                     "num_minibatches"):
+        super().__post_init__()
+        for name in ("trial_episodes", "hidden_size"):
             checks.positive(name, getattr(self, name), integer=True)
-        for name in ("num_steps", "embed_size"):
-            checks.non_negative_int(name, getattr(self, name))
-        checks.positive("lr", self.lr)
+        checks.non_negative_int("embed_size", self.embed_size)
         checks.one_of("value_loss", self.value_loss, VALUE_LOSSES)
-        for name in ("gamma", "gae_lambda", "clip_eps"):
-            checks.in_interval(name, getattr(self, name), 0.0, 1.0)
-        for name in ("vf_coef", "ent_coef", "max_grad_norm"):
-            checks.in_interval(name, getattr(self, name), 0.0, float("inf"))
         if self.num_envs % self.num_minibatches:
             raise ValueError(f"num_envs ({self.num_envs}) must be divisible by "
                              f"num_minibatches ({self.num_minibatches})")
