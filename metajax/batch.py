@@ -33,11 +33,26 @@ def make_batch(
     baseline_reg: float = 1e-5,
     loss_weighting: str = "episode",
 ) -> Batch:
-    """Advantages for one task's ``[episodes, T]`` trajectories, with the linear feature
-    baseline fitted to this task's discounted returns (over all valid steps, as the reference
-    does), and the per-step loss weights of ``loss_weighting`` (``"episode"`` or ``"step"``,
-    :func:`metajax.estimators.loss_weights`) that every loss, KL and the advantage
-    normalisation use."""
+    """Advantages for ONE task's ``[episodes, T]`` trajectories (vmap it over tasks), with the
+    linear feature baseline fitted to this task's discounted returns (over all valid steps, as
+    the reference does), and the per-step loss weights of ``loss_weighting`` (``"episode"`` or
+    ``"step"``, :func:`metajax.estimators.loss_weights`) that every loss, KL and the advantage
+    normalisation use.
+
+    Args:
+        trajectory: a :class:`~metajax.rollouts.Trajectory` of one task, every field
+            ``[episodes, T, ...]`` (``obs [E, T, obs_dim]``, ``action [E, T, ...]``,
+            ``reward``/``valid [E, T]``). Only ``obs``, ``action``, ``reward`` and ``valid``
+            are read: episode ends are already in ``valid`` (1.0 up to and including an
+            episode's last step), so ``terminated``/``truncated`` are not needed here.
+        gamma: discount; gae_lambda: GAE's lambda (1.0: Monte-Carlo advantages).
+        normalize_advantages: True by default (as pytorch-maml-rl): the advantages have zero
+            mean and unit standard deviation under ``loss_weighting``.
+        baseline_reg: ridge regularisation of the linear baseline.
+
+    Returns:
+        A :class:`Batch` with the same ``[episodes, T]`` leading axes (``gamma`` a scalar).
+    """
     # in the rewards' precision (valid masks may be float32 under x64)
     weight = estimators.loss_weights(trajectory.valid.astype(trajectory.reward.dtype),
                                      loss_weighting)

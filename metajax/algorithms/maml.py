@@ -185,7 +185,18 @@ class MAML(PostAdaptationCurvature):
 
     def meta_loss(self, meta, train: Batch, valid: Batch, post_returns=None) -> jax.Array:
         """Mean over tasks of the post-adaptation VPG loss; its gradient is the MAML
-        meta-gradient (trajectories held fixed); plus the E-MAML term if ``exploration``."""
+        meta-gradient (trajectories held fixed); plus the E-MAML term if ``exploration``.
+
+        Args:
+            meta: ``state.meta_params``, the dict ``{"params": policy params, "inner": the
+                inner rule's learned hyperparameters (() for SGD)}``.
+            train: the inner-loop batches (a :class:`~metajax.batch.Batch`), ``[tasks,
+                inner_steps, episodes, T]`` (the steps axis is there even for one step).
+            valid: the post-adaptation batch, ``[tasks, episodes, T]``.
+            post_returns: each task's post-adaptation mean return ``[tasks]`` (E-MAML only).
+
+        ``train``, ``valid`` and ``post_returns`` are what :meth:`sample_meta_batch` returns
+        (its first, second and fourth outputs)."""
         per_task = lambda tr, va: vpg_loss(self.policy, self.adapt_on_batches(meta, tr), va)
         loss = jnp.mean(self.map_tasks(per_task, train, valid))
         return loss + self.exploration_loss(meta, train, post_returns)

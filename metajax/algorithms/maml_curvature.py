@@ -93,7 +93,9 @@ class PostAdaptationCurvature:
 
     def fisher_vector_product(self, meta, train: Batch, valid: Batch):
         """The adapted policy's distribution parameters ``[tasks, ...]`` (see
-        :meth:`linearize_post_adaptation`) and ``v -> F v`` (:meth:`fisher_product`)."""
+        :meth:`linearize_post_adaptation`) and ``v -> F v`` (:meth:`fisher_product`). ``v``
+        has the structure of ``meta`` (``{"params": ..., "inner": ...}``, with ``"inner": ()``
+        under plain SGD), as does ``F v``."""
         outputs, jvp, vjp = self.linearize_post_adaptation(meta, train, valid)
         outputs = jax.lax.stop_gradient(outputs)
         return outputs, self.fisher_product(meta, train, valid, outputs, jvp, vjp)
