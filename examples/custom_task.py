@@ -23,7 +23,7 @@ class RingNavigation(Navigation2D):
     def sample_tasks(self, key: jax.Array, num_tasks: int) -> EnvParams:
         angle = jax.random.uniform(key, (num_tasks,), minval=0.0, maxval=2 * jnp.pi)
         goals = self.radius * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=-1)
-        return EnvParams(goal=goals, max_steps_in_episode=self.horizon)
+        return self.tasks_with_goals(goals)  # the other params: the constructor's
 
     @property
     def name(self) -> str:

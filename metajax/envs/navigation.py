@@ -80,7 +80,12 @@ class Navigation2D(TaskEnvironment):
         goals = jax.random.uniform(
             key, (num_tasks, 2), minval=self.goal_low, maxval=self.goal_high
         )
-        constant = lambda value: jnp.full((num_tasks,), value, jnp.float32)
+        return self.tasks_with_goals(goals)
+
+    def tasks_with_goals(self, goals: jax.Array) -> EnvParams:
+        """A batch of tasks with these ``[num_tasks, 2]`` goals and the constructor's other
+        params (what a subclass's ``sample_tasks`` returns for goals it draws its own way)."""
+        constant = lambda value: jnp.full(goals.shape[:1], value, jnp.float32)
         return EnvParams(goal=goals, max_action=constant(self.max_action),
                          goal_tolerance=constant(self.goal_tolerance),
                          action_scale=constant(self.action_scale),
