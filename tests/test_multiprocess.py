@@ -1,79 +1,26 @@
-"""Two processes on 127.0.0.1 (CPU, gloo collectives) joined by
-``metajax.distributed.initialize`` (or ``metajax train --coordinator``) train one MAML
-meta-batch sharded over both: they end on identical params, equal to a single-process
-run's."""
+"""Two processes on 127.0.0.1 (CPU, gloo collectives) joined by ``metajax train
+--coordinator`` (``metajax.distributed.initialize``) train one MAML meta-batch sharded over
+both: they log the same run, and it ends on a single-process run's params. (One test: the
+Python-API variant ran the same initialise and step and cost as much again.)"""
 
 import dataclasses
-import json
 import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 
-from conftest import tiny_algo
 from metajax import checkpoint
 from metajax.cli import main
 from metajax.config import build_algorithm, load_config
-
-WORKER = r"""
-import json, sys
-import jax, numpy as np
-from metajax.distributed import initialize, task_mesh
-port, pid, tests = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-assert initialize(f"127.0.0.1:{port}", 2, pid)
-sys.path.insert(0, tests)
-from conftest import tiny_algo
-from metajax import checkpoint
-from metajax.cli import main
-from metajax.config import build_algorithm, load_config
-algo = tiny_algo(num_tasks=4)
-algo = type(algo)(algo.env, algo.policy, algo.config, task_mesh())
-state = algo.init(jax.random.key(0))
-step = jax.jit(algo.step)
-for i in range(2):
-    state, metrics = step(state, jax.random.key(1 + i))
-params = [np.asarray(x.addressable_data(0)).ravel().tolist()
-          for x in jax.tree.leaves(state.meta_params)]
-print(json.dumps({"pid": pid, "index": jax.process_index(), "devices": len(jax.devices()),
-                  "params": params}))
-"""
-
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.mark.slow
-def test_two_processes_train_as_one():
-    port, tests = str(free_port()), str(Path(__file__).parent)
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, port, str(pid), tests],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env={**os.environ, "JAX_PLATFORMS": "cpu"})
-             for pid in (0, 1)]
-    outputs = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err[-2000:]
-        outputs.append(json.loads(out.strip().splitlines()[-1]))
-    first, second = outputs
-    assert first["devices"] == second["devices"] == 2
-    assert (first["index"], second["index"]) == (0, 1)
-    assert first["params"] == second["params"]  # identical, not just close
-
-    algo = tiny_algo(num_tasks=4)  # the same meta-steps on one device in one process
-    state = algo.init(jax.random.key(0))
-    step = jax.jit(algo.step)
-    for i in range(2):
-        state, _ = step(state, jax.random.key(1 + i))
-    for got, want in zip(first["params"], jax.tree.leaves(state.meta_params)):
-        np.testing.assert_allclose(got, np.asarray(want).ravel(), rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.slow

@@ -58,8 +58,23 @@ def final_params(run_dir: Path):
 # (test_stop_and_resume_example runs examples/stop_and_resume.py)
 
 
-def test_corrupt_checkpoint_is_refused_and_left_alone(tmp_path, capsys):
-    assert main(["train", f"runs_dir={tmp_path}", "run_name=r", "num_iterations=2", *TINY]) == 0
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A tiny 2-iteration run, trained once for the module (one checkpoint, at 2); tests
+    damage copies of it (:func:`copy_of`)."""
+    runs = tmp_path_factory.mktemp("finished")
+    assert main(["train", f"runs_dir={runs}", "run_name=r", "num_iterations=2", *TINY]) == 0
+    return runs / "r"
+
+
+def copy_of(run: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(run, tmp_path / run.name))
+
+
+def test_corrupt_checkpoint_is_refused_and_left_alone(tmp_path, capsys, finished_run):
+    copy_of(finished_run, tmp_path)
     files = sorted(p for p in (tmp_path / "r" / "checkpoints").rglob("*") if p.is_file())
     victim = max(files, key=lambda p: p.stat().st_size)
     victim.write_bytes(b"not a checkpoint")
@@ -73,16 +88,14 @@ def test_corrupt_checkpoint_is_refused_and_left_alone(tmp_path, capsys):
     assert {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()} == before
 
 
-def test_a_second_writer_is_refused_while_the_run_is_held(tmp_path, capsys):
+def test_a_second_writer_is_refused_while_the_run_is_held(tmp_path, capsys, finished_run):
     """Two writers on one run directory would interleave metrics.jsonl: while one holds the
     run's lock, ``--resume`` is refused in one line naming the holder's pid and touches
     nothing; once it is released, ``--resume`` proceeds (past a last metrics line cut off by
     a crash)."""
     from metajax.run_lock import run_lock
 
-    assert main(["train", f"runs_dir={tmp_path}", "run_name=r", "num_iterations=2",
-                 "checkpoint_every=1", *TINY]) == 0
-    run = tmp_path / "r"
+    run = copy_of(finished_run, tmp_path)
     (run / "config.json").write_text(json.dumps(  # one more iteration to run on resume
         {**json.loads((run / "config.json").read_text()), "num_iterations": 3}))
     capsys.readouterr()
@@ -101,10 +114,10 @@ def test_a_second_writer_is_refused_while_the_run_is_held(tmp_path, capsys):
     assert iterations == [1, 2, 3]
 
 
-def test_incompatible_checkpoint_is_refused(tmp_path, capsys):
+def test_incompatible_checkpoint_is_refused(tmp_path, capsys, finished_run):
     """A run whose config no longer matches its checkpoints (here: a wider policy) is refused
     with a one-line error instead of loading mismatched arrays."""
-    assert main(["train", f"runs_dir={tmp_path}", "run_name=r", "num_iterations=1", *TINY]) == 0
+    copy_of(finished_run, tmp_path)
     config_path = tmp_path / "r" / "config.json"
     config = json.loads(config_path.read_text())
     config["policy"]["hidden_sizes"] = [16]
