@@ -21,7 +21,7 @@ demo: $(STAMP)  ## meta-train MAML-TRPO on Navigation2D, then meta-test; writes 
 	$(PY) -m metajax train
 
 test: $(BENCH_STAMP)  ## the whole suite, slow learning tests and PyTorch baselines included
-	$(PY) -m pytest -q -n 2 --dist loadfile  # two workers, each test file on one of them
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=25  # two workers, a test file on one
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
