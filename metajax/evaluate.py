@@ -7,13 +7,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from metajax import checkpoint, sweep
