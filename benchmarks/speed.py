@@ -74,7 +74,7 @@ def loop_body_flops(algo, params, key) -> dict[str, float]:
     train, valid, *_ = jax.jit(algo.sample_meta_batch)(params, key)
 
     def products(p, n):
-        fvp = algo.fisher_vector_product(p, train, valid)[1]
+        fvp = algo.post_adaptation(train, valid).fisher_vector_product(p)[1]
         v = p
         for _ in range(n):
             v = fvp(v)
@@ -82,8 +82,9 @@ def loop_body_flops(algo, params, key) -> dict[str, float]:
 
     fvp1 = jax.jit(lambda p: products(p, 1)).lower(params).compile()
     fvp2 = jax.jit(lambda p: products(p, 2)).lower(params).compile()
-    old = jax.lax.stop_gradient(algo.post_adaptation_dist(params, train, valid))
-    evaluate = jax.jit(lambda p: algo.surrogate(p, train, valid, old)).lower(params).compile()
+    post = algo.post_adaptation(train, valid)
+    old = jax.lax.stop_gradient(post.dist(params))
+    evaluate = jax.jit(lambda p: post.surrogate(p, old)).lower(params).compile()
     return {"rollout_step": flops(one_step), "fvp": flops(fvp2) - flops(fvp1),
             "line_search_eval": flops(evaluate)}
 
@@ -135,7 +136,7 @@ def main() -> None:
             times[g].append(time.perf_counter() - start)
             ls_steps[g].append(int(metrics["line_search_steps"]))
             cg_iters[g].append(int(metrics["cg_iterations"]))
-    env_steps = c.num_tasks * c.num_episodes * algo.horizon * (c.inner_steps + 1)
+    env_steps = c.num_tasks * c.num_episodes * algo.env.max_steps_in_episode * (c.inner_steps + 1)
 
     body = loop_body_flops(algo, states[layouts[0]].meta_params, key)
     peak = statistics.median(matmul_rates)
@@ -149,7 +150,7 @@ def main() -> None:
         # the step length reuses CG's residual)
         cg_uncounted = 0.0 if algos[g].config.cg_unroll else mean_cg - 1
         total_flops = (step_flops
-                       + (algo.horizon - 1) * (c.inner_steps + 1) * body["rollout_step"]
+                       + (algo.env.max_steps_in_episode - 1) * (c.inner_steps + 1) * body["rollout_step"]
                        + cg_uncounted * body["fvp"]
                        + (mean_ls - 1) * body["line_search_eval"])
         return {

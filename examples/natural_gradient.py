@@ -1,6 +1,6 @@
 """The meta-policy's natural gradient, from the adaptation's Jacobian products.
 
-``algo.linearize_post_adaptation`` linearises the adapted policy on every task's validation
+``algo.post_adaptation(train, valid).linearize`` linearises the adapted policy on every task's validation
 data as a function of the meta-parameters, once: ``jvp(v) = J v`` and ``vjp(w) = J^T w``,
 with the inner loss's Hessian applied symmetrically inside both. From them come the
 surrogate's meta-gradient (``J^T dL/doutputs``) and the Fisher-vector product
@@ -30,10 +30,11 @@ def main(tasks: int = 20, episodes: int = 20, tiny: bool = False) -> dict[str, f
 
     @jax.jit
     def natural_gradient(meta):
-        outputs, jvp, vjp = algo.linearize_post_adaptation(meta, train, valid)
+        post = algo.post_adaptation(train, valid)
+        outputs, jvp, vjp = post.linearize(meta)
         old = jax.lax.stop_gradient(outputs)
-        fvp = optim.gauss_newton_product(old, jvp, vjp, algo.kl_divergence(valid))
-        _, grads = algo.surrogate_value_and_grad(meta, train, valid, old, vjp)
+        fvp = optim.gauss_newton_product(old, jvp, vjp, post.kl_divergence())
+        _, grads = post.surrogate_value_and_grad(meta, old, vjp)
         g, unravel = ravel_pytree(grads)
         solve = optim.conjugate_gradient(lambda v: ravel_pytree(fvp(unravel(v)))[0] + 1e-5 * v,
                                          g, max_iters=10)

@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "MAML": "metajax.algorithms.maml", "MAMLConfig": "metajax.algorithms.maml",
-    "MetaState": "metajax.algorithms.maml", "maml": "metajax.algorithms.maml",
+    "MetaState": "metajax.algorithms.outer", "maml": "metajax.algorithms.maml",
     "FewShotRegression": "metajax.algorithms.regression", "Sinusoid": "metajax.envs.sinusoid",
     "Batch": "metajax.batch", "make_batch": "metajax.batch",
     "BernoulliBandit": "metajax.envs", "Navigation2D": "metajax.envs",

@@ -88,12 +88,29 @@ def normalized_dice_loss(policy: Policy, params, batch: Batch,
 
 
 def ppo_clip_loss(log_prob: jax.Array, old_log_prob: jax.Array, advantage: jax.Array,
-                  clip_eps: float) -> jax.Array:
+                  clip_eps: float | jax.Array, weight: jax.Array | None = None) -> jax.Array:
     """PPO's clipped surrogate (Schulman et al. 2017), negated and averaged:
-    ``-mean min(rho A, clip(rho, 1 - eps, 1 + eps) A)`` with ``rho = pi / pi_old``."""
+    ``-mean min(rho A, clip(rho, 1 - eps, 1 + eps) A)`` with ``rho = pi / pi_old`` (a
+    weighted mean with ``weight``, as ProMP's objective over padded episodes is)."""
     ratio = jnp.exp(log_prob - old_log_prob)
     clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
-    return -jnp.mean(jnp.minimum(ratio * advantage, clipped * advantage))
+    objective = jnp.minimum(ratio * advantage, clipped * advantage)
+    return -(jnp.mean(objective) if weight is None else weighted_mean(objective, weight))
+
+
+def emaml_exploration_loss(policy: Policy, params, first_batches: Batch,
+                           post_returns: jax.Array) -> jax.Array:
+    """E-MAML's term (Al-Shedivat et al. 2018; Stadie et al. 2018): the score function of each
+    task's first pre-update batch (``first_batches``, ``[tasks, ...]``, sampled by ``params``),
+    ``magic_box(log pi)``, weighted by the task's post-adaptation return ``[tasks]``,
+    normalised across tasks (log-probs averaged over steps, so its scale matches the VPG
+    loss). Its gradient is that of the expected post-adaptation return through the pre-update
+    sampling distribution, which MAML-RL drops."""
+    log_prob = jax.vmap(lambda b: weighted_mean(
+        policy.log_prob(params, b.obs, b.action), b.weight))(first_batches)
+    uniform = jnp.full_like(post_returns, 1.0 / post_returns.size)
+    weight = jax.lax.stop_gradient(normalize(post_returns, uniform))
+    return -jnp.mean(magic_box(log_prob) * weight)
 
 
 def clipped_value_loss(value: jax.Array, old_value: jax.Array, target: jax.Array,

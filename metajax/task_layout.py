@@ -15,7 +15,7 @@ grows with the number of groups.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -68,3 +68,21 @@ def join(outputs: list) -> Any:
     if len(outputs) == 1:
         return outputs[0]
     return jax.tree.map(lambda *ys: jnp.concatenate(ys), *outputs)
+
+
+class TaskLayout(NamedTuple):
+    """A task-axis layout as a value (a performance option of the MAML family): ``groups``
+    concurrent groups or ``chunk``-task rematerialised chunks (0: one vmap)."""
+
+    groups: int = 1
+    chunk: int = 0
+
+    def map(self, fn: Callable, *xs: Any) -> Any:
+        return map_tasks(fn, *xs, groups=self.groups, chunk=self.chunk)
+
+    def sum(self, fn: Callable, *xs: Any) -> Any:
+        return sum_tasks(fn, *xs, chunk=self.chunk)
+
+    def map_groups(self, fn: Callable, *xs: Any) -> list:
+        return map_groups(fn, *xs, groups=self.groups)
+

@@ -3,6 +3,8 @@ symmetrically (metajax.adaptation_jacobian), against the generic linearise-and-t
 product in float64 (which tests/test_maml_gradients.py checks against the exact KL Hessian),
 for the inner rules, adaptation modes, estimators and task layouts."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,6 +14,7 @@ from jax.flatten_util import ravel_pytree
 import metajax
 from conftest import tiny_algo
 from metajax import optim
+from metajax.algorithms.post_adaptation import AUTODIFF
 from metajax.envs.navigation import Navigation2D
 
 RAGGED = {"goal_tolerance": 0.15}
@@ -39,12 +42,13 @@ def _check_against_generic(algo):
     if algo.env.goal_tolerance > 0.1:  # a ragged case: episodes of different lengths
         lengths = valid.valid.sum(-1)
         assert float(lengths.min()) < float(lengths.max())
-    outputs_fn = lambda m: algo.post_adaptation_dist(m, train, valid)
+    post = algo.post_adaptation(train, valid)
+    outputs_fn = post.dist
 
     @jax.jit
     def both(v):
-        outputs, fvp = algo.fisher_vector_product(meta, train, valid)
-        generic = optim.gauss_newton_fvp(outputs_fn, algo.kl_divergence(valid), meta)
+        outputs, fvp = post.fisher_vector_product(meta)
+        generic = optim.gauss_newton_fvp(outputs_fn, post.kl_divergence(), meta)
         return outputs, fvp(v), generic(v)
 
     flat, unravel = ravel_pytree(meta)
@@ -66,6 +70,15 @@ def test_symmetric_fvp_equals_generic(overrides):
         _check_against_generic(tiny_algo(**{**config, **overrides}))
 
 
+def test_autodiff_linearization_option_equals_generic():
+    """The plain-autodiff linearisation, passed in as MAML's ``linearization`` option, gives
+    the same products (a performance option, not a different algorithm)."""
+    with jax.enable_x64(True):
+        algo = tiny_algo(num_tasks=2, num_episodes=3, inner_lr=0.5, inner_steps=2,
+                         inner_rule="meta_sgd")
+        _check_against_generic(dataclasses.replace(algo, linearization=AUTODIFF))
+
+
 def test_chunked_products_equal_one_vmap():
     """``task_chunk``'s products (re-linearised chunk by chunk, the Fisher product fused per
     task and summed over chunks) against one vmap over the same tasks, in float64."""
@@ -78,8 +91,9 @@ def test_chunked_products_equal_one_vmap():
 
         @jax.jit(static_argnums=0)
         def products(algo):
-            outputs, jvp, vjp = algo.linearize_post_adaptation(meta, train, valid)
-            fvp = algo.fisher_product(meta, train, valid, outputs, jvp, vjp)
+            post = algo.post_adaptation(train, valid)
+            outputs, jvp, vjp = post.linearize(meta)
+            fvp = post.fisher_product(meta, outputs, jvp, vjp)
             return outputs, jvp(v), vjp(outputs), fvp(v)
 
         for a, b in zip(jax.tree.leaves(products(chunked)), jax.tree.leaves(products(vmapped))):
@@ -105,12 +119,10 @@ def test_surrogate_gradient_through_linearisation_equals_autodiff(overrides):
 
         @jax.jit
         def both(meta):
-            outputs, _, vjp = algo.linearize_post_adaptation(meta, train, valid)
-            old = jax.lax.stop_gradient(outputs)
-            expected = jax.value_and_grad(
-                lambda m: algo.surrogate(m, train, valid, old, post_returns)[0])(meta)
-            return algo.surrogate_value_and_grad(meta, train, valid, old, vjp,
-                                                 post_returns), expected
+            explore = lambda m: algo.exploration_loss(m, train, post_returns)
+            region = algo.post_adaptation(train, valid).trust_region(meta, explore)
+            expected = jax.value_and_grad(lambda m: region.loss_and_kl(m)[0])(meta)
+            return region.loss_and_grads, expected
 
         (loss, grads), (expected_loss, expected_grads) = both(meta)
         np.testing.assert_allclose(loss, expected_loss, rtol=1e-12, atol=1e-15)  # loss ~0

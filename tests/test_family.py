@@ -19,7 +19,7 @@ def test_meta_sgd_with_frozen_step_sizes_equals_maml():
         metasgd = tiny_algo(inner_lr=0.3, num_tasks=2, num_episodes=3, inner_rule="meta_sgd")
         params = metasgd.init(jax.random.key(0)).params
         params = jax.tree.map(lambda x: x.astype(jnp.float64), params)
-        meta = {"params": params, "inner": metasgd.rule.init(params)}
+        meta = {"params": params, "inner": metasgd.adaptation.rule.init(params)}
         # the learned step sizes start at inner_lr: every entry 0.3
         assert all(bool(jnp.all(x == 0.3)) for x in jax.tree.leaves(meta["inner"]))
         train, valid, *_ = maml.sample_meta_batch({"params": meta["params"], "inner": ()},

@@ -70,8 +70,9 @@ def test_trpo_surrogate_gradient_equals_meta_gradient():
     with jax.enable_x64(True):
         algo = tiny_algo(num_tasks=2, num_episodes=3)
         params, train, valid = _sample_fixed(algo)
-        old = jax.lax.stop_gradient(algo.post_adaptation_dist(params, train, valid))
-        g_sur = jax.grad(lambda p: algo.surrogate(p, train, valid, old)[0])(params)
+        post = algo.post_adaptation(train, valid)
+        old = jax.lax.stop_gradient(post.dist(params))
+        g_sur = jax.grad(lambda p: post.surrogate(p, old)[0])(params)
         g_meta = jax.grad(lambda p: algo.meta_loss(p, train, valid))(params)
         for a, b in zip(jax.tree.leaves(g_sur), jax.tree.leaves(g_meta)):
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
@@ -81,10 +82,10 @@ def test_gauss_newton_fvp_equals_exact_kl_hessian_through_adaptation():
     with jax.enable_x64(True):
         algo = tiny_algo(num_tasks=2, num_episodes=3, inner_lr=0.5)
         params, train, valid = _sample_fixed(algo)
-        outputs_fn = lambda p: algo.post_adaptation_dist(p, train, valid)
-        old = jax.lax.stop_gradient(outputs_fn(params))
-        kl = lambda p: algo.surrogate(p, train, valid, old)[1]
-        fvp = optim.gauss_newton_fvp(outputs_fn, algo.kl_divergence(valid), params)
+        post = algo.post_adaptation(train, valid)
+        old = jax.lax.stop_gradient(post.dist(params))
+        kl = lambda p: post.surrogate(p, old)[1]
+        fvp = optim.gauss_newton_fvp(post.dist, post.kl_divergence(), params)
         rng = np.random.default_rng(0)
         flat, unravel = ravel_pytree(params)
         for _ in range(3):

@@ -84,7 +84,7 @@ def test_vmapped_rollouts_equal_per_task_loop(algo):
     params = algo.init(jax.random.key(0)).params
     tasks = algo.env.sample_tasks(jax.random.key(1), 3)
     keys = jax.random.split(jax.random.key(2), 3)
-    run = lambda task, key: rollout(algo.env, algo.policy, params, task, key, 4, algo.horizon)
+    run = lambda task, key: rollout(algo.env, algo.policy, params, task, key, 4, algo.env.max_steps_in_episode)
     batched = jax.jit(jax.vmap(run))(tasks, keys)
     for i in range(3):
         task = jax.tree.map(lambda x: x[i], tasks)

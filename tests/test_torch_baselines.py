@@ -78,13 +78,13 @@ def test_torch_maml_trpo_matches_metajax_in_float64(weighting):
         assert float(lengths.min()) < float(lengths.max())  # some episodes ended early
         train, valid = jax.tree.map(lambda x: x.astype(jnp.float64) if x.dtype == jnp.float32
                                     else x, (train, valid))
-        old = jax.lax.stop_gradient(algo.post_adaptation_dist(meta, train, valid))
+        post = algo.post_adaptation(train, valid)
+        old = jax.lax.stop_gradient(post.dist(meta))
         (loss, kl_value), grads = jax.value_and_grad(
-            lambda m: algo.surrogate(m, train, valid, old), has_aux=True)(meta)
+            lambda m: post.surrogate(m, old), has_aux=True)(meta)
         v = jax.tree.map(lambda x: jnp.linspace(-1.0, 1.0, x.size).reshape(x.shape),
                          meta["params"])
-        outputs_fn = lambda m: algo.post_adaptation_dist(m, train, valid)  # noqa: E731
-        fvp = optim.gauss_newton_fvp(outputs_fn, algo.kl_divergence(valid), meta)(
+        fvp = optim.gauss_newton_fvp(post.dist, post.kl_divergence(), meta)(
             {"params": v, "inner": ()})["params"]
 
     p = meta["params"]

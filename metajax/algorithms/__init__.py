@@ -7,7 +7,7 @@ import importlib
 from typing import Any
 
 # (the `maml(env, policy, **config)` builder is `metajax.maml`: here `maml` is the submodule)
-_EXPORTS = {"MAML": "maml", "MAMLConfig": "maml", "MetaState": "maml"}
+_EXPORTS = {"MAML": "maml", "MAMLConfig": "maml", "MetaState": "outer"}
 __all__ = sorted(_EXPORTS)
 
 

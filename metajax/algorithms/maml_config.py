@@ -1,5 +1,11 @@
 """MAML-RL's hyperparameters (:class:`MAMLConfig`) and their checks, raised when a config is
-built, before anything is traced or compiled."""
+built, before anything is traced or compiled.
+
+The MAML family is MAML with settings: FOMAML (``first_order``), Meta-SGD
+(``inner_rule="meta_sgd"``), ANIL (``adapt="head"``), CAVIA (``adapt="context"``), Reptile
+(``outer="reptile"``), the inner meta-gradient estimators VPG, DiCE and LVC (``estimator``;
+DiCE in ProMP's normalised or the raw form, ``dice_form``), ProMP (``estimator="lvc"``,
+``outer="promp"``) and E-MAML (``exploration=True``)."""
 
 from __future__ import annotations
 

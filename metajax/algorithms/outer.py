@@ -18,11 +18,28 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import optax
+from flax import struct
 
 from metajax import inner, optim
 
 PyTree = Any
 Metrics = dict[str, jax.Array]
+
+
+@struct.dataclass
+class MetaState:
+    """What meta-training with an outer rule carries between iterations (a plain pytree,
+    checkpointable): the meta-params ``{"params", "inner"}``, the rule's state, the count."""
+
+    params: Any
+    inner: Any  # the inner rule's meta-learned hyperparameters (Meta-SGD's step sizes)
+    opt_state: Any
+    iteration: jax.Array
+
+    @property
+    def meta_params(self) -> dict[str, Any]:
+        """Everything the outer loop learns."""
+        return {"params": self.params, "inner": self.inner}
 
 
 class TrustRegion(NamedTuple):

@@ -14,9 +14,8 @@ import jax
 import jax.numpy as jnp
 
 from metajax import inner
-from metajax.algorithms.maml import MetaState
 from metajax.algorithms.maml_config import OPTAX_OUTER, MAMLConfig
-from metajax.algorithms.outer import MetaObjective, OuterRule
+from metajax.algorithms.outer import MetaObjective, MetaState, OuterRule
 from metajax.envs.sinusoid import Sinusoid
 from metajax.meta_learner import ADAPTATION_CURVES, MetaTestPlan, describe_adaptation_test
 from metajax.networks import Regressor
