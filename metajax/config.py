@@ -13,26 +13,21 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Sequence
 
 import gymnax
 import yaml
-from gymnax.environments import spaces
 
 from metajax import checks
 from metajax.algorithms import dqn, ppo
-from metajax.algorithms.agent_runs import AGENTS, MetaInitRun, SingleTaskRun
-from metajax.algorithms.maml import MAML, MAMLConfig
+from metajax.algorithms.agent_runs import AGENTS
+from metajax.algorithms.maml_config import MAMLConfig
 from metajax.algorithms.meta_init import ReptileConfig
-from metajax.algorithms.regression import FewShotRegression
-from metajax.algorithms.rl2 import RL2, RL2Config, make_rl2_policy
-from metajax.distributed import task_mesh
+from metajax.algorithms.rl2 import RL2Config
 from metajax.meta_learner import MetaLearner
-from metajax.envs.sinusoid import Sinusoid
-from metajax.envs.trials import Trials
-from metajax.envs.registry import constructor, make, registered_envs
+from metajax.envs.registry import constructor, registered_envs
 from metajax.metrics_log import check_wandb
-from metajax.networks import ACTIVATIONS, POLICY_KINDS, Regressor, make_policy
+from metajax.networks import check_policy_args
 from metajax.protocol import DEFAULT_EPISODES, DEFAULT_LR, MetaTestConfig
 
 
@@ -64,6 +59,16 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
     "emaml": {"exploration": True},
     "dice": {"estimator": "dice"},
 }
+# the config sections each ``algo`` reads: a run that sets another learner's section is refused
+# (its values would be silently ignored); the first is the algo's own settings
+SECTIONS: dict[str, tuple[str, ...]] = {
+    **{name: ("maml", "policy") for name in ALGORITHMS},
+    "rl2": ("rl2",),
+    "dqn": ("dqn", "meta_init"),
+    "ppo": ("ppo", "meta_init"),
+    "a2c": ("ppo", "meta_init"),
+}
+LEARNER_SECTIONS = ("policy", "maml", "rl2", "dqn", "ppo", "meta_init")
 # Reptile needs several inner steps (with one it is joint training: Nichol et al. 2018), each
 # on fresh samples in RL; its outer step: near 1 in RL, 0.01 on sinusoids (0.1 diverged)
 REPTILE_RL: dict[str, Any] = {"inner_steps": 5, "outer_lr": 1.0}
@@ -89,14 +94,8 @@ class PolicyConfig:
     context_dim: int = 0
 
     def __post_init__(self):
-        checks.one_of("kind", self.kind, POLICY_KINDS)
-        checks.one_of("activation", self.activation, ACTIVATIONS)
-        if not self.hidden_sizes:
-            raise ValueError("hidden_sizes must be a non-empty list of positive integers")
-        for size in self.hidden_sizes:
-            checks.positive("hidden_sizes", size, integer=True)
-        checks.positive("init_std", self.init_std)
-        checks.non_negative_int("context_dim", self.context_dim)
+        check_policy_args(self.kind, self.hidden_sizes, self.activation, self.init_std,
+                          self.context_dim)
 
 
 # fields that do not change what a checkpointed state means (a resume may extend a run)
@@ -133,7 +132,7 @@ class TrainConfig:
     sweep: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        checks.one_of("algo", self.algo, tuple(LEARNERS))
+        checks.one_of("algo", self.algo, tuple(SECTIONS))
         object.__setattr__(self, "sweep", _check_sweep(self))
         distributions = registered_envs() + tuple(SUPERVISED)
         if self.algo in AGENTS and self.env not in distributions:
@@ -243,7 +242,7 @@ def _check_sweep(config: TrainConfig) -> dict[str, tuple]:
     sweep = _flatten(config.sweep)
     if not sweep:
         return {}
-    if LEARNERS[config.algo].section != "maml":
+    if SECTIONS[config.algo][0] != "maml":
         raise ValueError(f"sweep: algo {config.algo} has no sweepable hyperparameters (the "
                          "MAML family has)")
     if config.seeds != 1 or config.devices != 1:
@@ -408,6 +407,11 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     data = merge(read_config_file(path) if path is not None else {}, parse_overrides(overrides))
     base: dict[str, Any] = dict(SUPERVISED_DEFAULTS) if data.get("env") in SUPERVISED else {}
     algo = data.get("algo", "maml")
+    for section in LEARNER_SECTIONS:
+        if section in data and algo in SECTIONS and section not in SECTIONS[algo]:
+            raise ConfigError(f"{section}.* is not read by algo={algo}, which reads "
+                              + ", ".join(f"{name}.*" for name in SECTIONS[algo])
+                              + f"; remove {section}.* or choose an algo that reads it")
     if algo in AGENTS:
         single = data.get("env", TrainConfig.env) not in registered_envs()
         base = merge(SINGLE_TASK_DEFAULTS if single else META_INIT_DEFAULTS,
@@ -429,39 +433,15 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
 
 
 def build_algorithm(config: TrainConfig) -> MetaLearner:
-    """The learner a config describes, built by its ``algo``'s entry in :data:`LEARNERS`; a
-    mismatch between the policy and the environment's action space is a :class:`ConfigError`."""
+    """The learner a config describes, built by its ``algo``'s entry in
+    :data:`metajax.learners.LEARNERS`; a mismatch between the policy and the environment's
+    action space is a :class:`ConfigError`."""
+    from metajax.learners import LEARNERS  # the registry builds from configs: it sits above
+
     if config.devices != 1 and (config.algo not in ALGORITHMS or config.env in SUPERVISED):
         raise ConfigError(f"devices={config.devices}: sharding over devices is for the MAML "
                           "family on RL task distributions; use devices=1")
     return LEARNERS[config.algo].build(config)
-
-
-def _task_env(config: TrainConfig):
-    check_env_kwargs(config.env, config.env_kwargs)
-    try:
-        return make(config.env, **config.env_kwargs)[0]
-    except (TypeError, ValueError, ArithmeticError) as err:
-        raise ConfigError(f"env_kwargs for {config.env}: {err}") from None
-
-
-def _build_maml(config: TrainConfig) -> MAML | FewShotRegression:
-    if config.env in SUPERVISED:
-        return _build_regression(config)
-    env = _task_env(config)
-    p = config.policy
-    try:
-        policy = make_policy(p.kind, env.obs_shape, env.action_space(), p.hidden_sizes,
-                             p.activation, p.init_std, p.context_dim)
-    except ValueError as err:
-        raise ConfigError(f"policy.{err}") from None
-    if config.maml.adapt == "context" and not p.context_dim:
-        raise ConfigError("maml.adapt=context (CAVIA) needs policy.context_dim > 0")
-    try:
-        mesh = task_mesh(config.devices or None) if config.devices != 1 else None
-        return MAML(env, policy, config.maml, mesh)
-    except ValueError as err:
-        raise ConfigError(f"devices={config.devices}: {err}") from None
 
 
 def check_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
@@ -480,79 +460,3 @@ def check_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
         default = named[name].default
         if default is not inspect.Parameter.empty:
             _coerce(f"env_kwargs.{name}", value, default, str(named[name].annotation))
-
-
-def _build_rl2(config: TrainConfig) -> RL2:
-    if config.env in SUPERVISED:
-        _refuse_supervised(config)
-    c = config.rl2
-    env = _task_env(config)
-    try:
-        trials = Trials(env, c.trial_episodes)
-        policy = make_rl2_policy(trials, c)
-    except ValueError as err:
-        raise ConfigError(f"rl2 on {config.env}: {err}") from None
-    return RL2(trials, policy, c, config.num_iterations)
-
-
-def _build_agent(config: TrainConfig) -> SingleTaskRun | MetaInitRun:
-    if config.env in SUPERVISED:
-        _refuse_supervised(config)
-    single = config.env not in registered_envs()
-    try:
-        env, env_params = (gymnax.make if single else make)(config.env, **config.env_kwargs)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"env_kwargs for {config.env}: {err}") from None
-    action_space = env.action_space(env_params)
-    if config.algo == "dqn":
-        if not isinstance(action_space, spaces.Discrete):
-            raise ConfigError(f"algo dqn needs discrete actions; {config.env} has a "
-                              f"{type(action_space).__name__} action space (use algo ppo)")
-        learner = dqn.make_learner(config.dqn, env, env_params)
-    else:
-        if config.ppo.algo != config.algo:
-            raise ConfigError(f"ppo.algo={config.ppo.algo} contradicts algo={config.algo}; "
-                              "set only algo (ppo or a2c)")
-        learner = ppo.make_learner(config.ppo, env, env_params)
-    try:
-        if single:
-            return SingleTaskRun(learner, config.num_iterations)
-        return MetaInitRun(learner, env, config.meta_init, config.num_iterations)
-    except ValueError as err:
-        raise ConfigError(f"{config.algo} on {config.env}: {err}") from None
-
-
-def _refuse_supervised(config: TrainConfig):
-    raise ConfigError(f"algo {config.algo} works on RL environments only; for "
-                      f"{config.env} use one of "
-                      + ", ".join(a for a in ALGORITHMS if a not in RL_ONLY))
-
-
-def _build_regression(config: TrainConfig) -> FewShotRegression:
-    if config.algo in RL_ONLY:
-        _refuse_supervised(config)
-    p = config.policy
-    if config.maml.adapt == "context" and not p.context_dim:
-        raise ConfigError("maml.adapt=context (CAVIA) needs policy.context_dim > 0")
-    network = Regressor(p.hidden_sizes, p.activation, 1, p.context_dim)
-    try:
-        return FewShotRegression(Sinusoid(SUPERVISED[config.env]), network, config.maml)
-    except ValueError as err:
-        raise ConfigError(f"maml.{err}") from None
-
-
-class LearnerEntry(NamedTuple):
-    """A registered learner: the config section holding its settings and its builder."""
-
-    section: str  # the TrainConfig field of its own settings (maml, rl2, dqn, ppo)
-    build: Callable[[TrainConfig], MetaLearner]
-
-
-# every ``algo``: the CLI, the training loop and evaluation use only what these build
-LEARNERS: dict[str, LearnerEntry] = {
-    **{name: LearnerEntry("maml", _build_maml) for name in ALGORITHMS},
-    "rl2": LearnerEntry("rl2", _build_rl2),
-    "dqn": LearnerEntry("dqn", _build_agent),
-    "ppo": LearnerEntry("ppo", _build_agent),
-    "a2c": LearnerEntry("ppo", _build_agent),
-}

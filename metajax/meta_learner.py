@@ -2,7 +2,7 @@
 evaluation, checkpointing, seeds and logging need nothing else from it: MAML and its family on
 RL and on regression, RL^2, and DQN/PPO/A2C on one environment or meta-initialised by Reptile.
 
-A learner is built from a config (``metajax.config.LEARNERS`` maps each ``algo`` to its
+A learner is built from a config (``metajax.learners.LEARNERS`` maps each ``algo`` to its
 builder) and then used only through these pure functions and two descriptions::
 
     state = learner.init(key)                          # a pytree: checkpointed, vmapped over seeds

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 from gymnax.environments import spaces
 
+from metajax import checks
 from metajax.distributions import Categorical, DiagGaussian, Distribution, for_action_space
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
@@ -196,6 +197,20 @@ class Policy:
 POLICY_KINDS = ("auto", "gaussian", "categorical")
 
 
+def check_policy_args(kind: str, hidden_sizes: Sequence[int], activation: str,
+                      init_std: float, context_dim: int) -> None:
+    """The one set of checks on a policy's settings (the config checks them with these):
+    ``ValueError`` naming the setting and what is allowed."""
+    checks.one_of("kind", kind, POLICY_KINDS)
+    checks.one_of("activation", activation, ACTIVATIONS)
+    if not hidden_sizes:
+        raise ValueError("hidden_sizes must be a non-empty list of positive integers")
+    for size in hidden_sizes:
+        checks.positive("hidden_sizes", size, integer=True)
+    checks.positive("init_std", init_std)
+    checks.non_negative_int("context_dim", context_dim)
+
+
 def make_policy(
     kind: str,
     obs_shape: Sequence[int],
@@ -207,25 +222,16 @@ def make_policy(
 ) -> Policy:
     """Builds a policy for an action space (``kind="auto"``: Gaussian for a Box, categorical
     for a Discrete space); raises ``ValueError`` on a mismatch."""
-    if kind not in POLICY_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(POLICY_KINDS)}; got {kind!r}")
+    check_policy_args(kind, hidden_sizes, activation, init_std, context_dim)
     if kind == "auto":
         kind = "categorical" if isinstance(for_action_space(action_space)[0], Categorical) \
             else "gaussian"
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
-    if not isinstance(context_dim, int) or context_dim < 0:
-        raise ValueError(f"context_dim must be a non-negative integer, got {context_dim!r}")
-    if not hidden_sizes or any(int(h) <= 0 for h in hidden_sizes):
-        raise ValueError(f"hidden_sizes must be positive integers, got {list(hidden_sizes)}")
     if kind == "gaussian":
         if not isinstance(action_space, spaces.Box) or len(action_space.shape) != 1:
             raise ValueError(
                 f"kind 'gaussian' needs a 1-D Box action space, the env has {action_space}; "
                 "use kind 'categorical' (or 'auto') for discrete actions"
             )
-        if init_std <= 0:
-            raise ValueError(f"init_std must be > 0, got {init_std}")
         module = GaussianHead(tuple(hidden_sizes), action_space.shape[0], activation, init_std,
                               context_dim)
         return Policy(module, DiagGaussian(), tuple(obs_shape))

@@ -7,7 +7,7 @@ trajectories are data for score-function (likelihood-ratio) gradients.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +34,13 @@ class Trajectory(NamedTuple):
     def episode_returns(self) -> jax.Array:
         """Undiscounted return of each episode, shape ``[..., episodes]``."""
         return jnp.sum(self.reward * self.valid, axis=-1)
+
+
+def scan_steps(step: Callable, carry: Any, key: jax.Array, num_steps: int) -> tuple[Any, Any]:
+    """The fixed-horizon loop of every environment scan: ``step(carry, step_key) -> (carry,
+    output)`` for ``num_steps`` keys split from ``key``; returns the last carry and the stacked
+    outputs ``[num_steps, ...]``."""
+    return jax.lax.scan(step, carry, jax.random.split(key, num_steps))
 
 
 def rollout_episode(
@@ -107,7 +114,7 @@ def episode_returns(env: environment.Environment, env_params, act, key: jax.Arra
             alive = alive * (1.0 - jnp.logical_or(terminated, truncated))
             return (obs, state, alive), reward
 
-        _, rewards = jax.lax.scan(body, (obs, state, 1.0), jax.random.split(key, horizon))
+        _, rewards = scan_steps(body, (obs, state, 1.0), key, horizon)
         return rewards.sum()
 
     return jax.vmap(episode)(jax.random.split(key, num_episodes))

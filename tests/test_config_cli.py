@@ -25,6 +25,8 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
     ("run_name=" + "a" * 300, "run_name must be at most 200 bytes"),
     ("maml.cg_iters=5000", "maml.cg_iters must be at most 100 (conjugate gradient"),
     ("policy.init_std=.inf", "policy.init_std must be a finite number, got inf"),
+    # a section another learner reads would be silently ignored: refused
+    ("rl2.hidden_size=8", "rl2.* is not read by algo=maml, which reads maml.*, policy.*"),
     ("maml.inner_lr=.nan", "maml.inner_lr must be a finite number, got nan"),
     ("env=Nope-v0", "env must be one of BernoulliBandit-10, BernoulliBandit-5, "
                     "BernoulliBandit-50, BernoulliBandit-misc, CartPoleDynamics-v0, GaussianBandit-misc, "

@@ -18,7 +18,7 @@ ALLOWED = {
 }
 ABOVE_ALGORITHMS = {"metajax.cli", "metajax.config", "metajax.train", "metajax.evaluate",
                     "metajax.protocol", "metajax.metrics_log", "metajax.checkpoint",
-                    "metajax.sweep"}
+                    "metajax.sweep", "metajax.learners"}
 
 
 def metajax_imports(path: Path) -> set[str]:

@@ -7,7 +7,8 @@ import jax
 import numpy as np
 import pytest
 
-from metajax.config import LEARNERS, build_algorithm, load_config
+from metajax.config import build_algorithm, load_config
+from metajax.learners import LEARNERS
 from metajax.evaluate import meta_test_tasks, state_template
 from metajax.meta_learner import MetaLearner
 

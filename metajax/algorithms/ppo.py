@@ -26,7 +26,7 @@ from metajax.algorithms.ppo_hyperparameters import PPOHyperparameters
 from metajax.losses import actor_critic_objective, clipped_value_loss, ppo_clip_loss
 from metajax.networks import ACTIVATIONS, ActorCritic
 from metajax.optim import minibatch_epochs, ppo_optimizer
-from metajax.rollouts import episode_returns
+from metajax.rollouts import episode_returns, scan_steps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,8 +137,8 @@ def make_learner(config: PPOConfig, env: environment.Environment, env_params=Non
 
     def update(state: PPOState, key: jax.Array):
         rollout_key, shuffle_key = jax.random.split(key)
-        (state, _), batch = jax.lax.scan(env_step, (state, state.params),
-                                         jax.random.split(rollout_key, config.num_steps))
+        (state, _), batch = scan_steps(env_step, (state, state.params), rollout_key,
+                                       config.num_steps)
         last_value = apply(state.params, state.obs)[1]
         # GAE per environment: [num_steps, num_envs] -> vmap over the env axis
         advantages = jax.vmap(gae_with_dones, (1, 1, 1, 0, None, None), 1)(

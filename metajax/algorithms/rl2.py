@@ -38,6 +38,7 @@ from metajax.losses import (actor_critic_objective, clipped_value_loss, huber_va
 from metajax.meta_learner import Curves, MetaTestPlan
 from metajax.optim import minibatch_epochs, ppo_optimizer
 from metajax.recurrent import RecurrentPolicy, make_recurrent_policy
+from metajax.rollouts import scan_steps
 from metajax.running_stats import RunningStats
 
 if TYPE_CHECKING:  # the config layer sits above the learners
@@ -180,7 +181,7 @@ class RL2:
             return (env_state, next_obs, done, hidden, trial_return), transition
 
         carry = (state.env_state, state.obs, state.reset, state.hidden, state.trial_return)
-        carry, transitions = jax.lax.scan(one_step, carry, jax.random.split(key, self.num_steps))
+        carry, transitions = scan_steps(one_step, carry, key, self.num_steps)
         return carry, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), transitions)  # [N, T]
 
     def _loss(self, params, hidden0, batch: Transition, advantages, targets):
@@ -270,8 +271,7 @@ class RL2:
 
         carry = (env_state, obs, jnp.ones(num_tasks, bool),
                  jnp.zeros((num_tasks, self.policy.hidden_size)), jnp.ones(num_tasks))
-        _, per_episode = jax.lax.scan(one_step, carry,
-                                      jax.random.split(key, self.env.trial_horizon))
+        _, per_episode = scan_steps(one_step, carry, key, self.env.trial_horizon)
         return per_episode.sum(0)
 
     # ----- the MetaLearner protocol -----
