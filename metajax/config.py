@@ -407,11 +407,7 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     data = merge(read_config_file(path) if path is not None else {}, parse_overrides(overrides))
     base: dict[str, Any] = dict(SUPERVISED_DEFAULTS) if data.get("env") in SUPERVISED else {}
     algo = data.get("algo", "maml")
-    for section in LEARNER_SECTIONS:
-        if section in data and algo in SECTIONS and section not in SECTIONS[algo]:
-            raise ConfigError(f"{section}.* is not read by algo={algo}, which reads "
-                              + ", ".join(f"{name}.*" for name in SECTIONS[algo])
-                              + f"; remove {section}.* or choose an algo that reads it")
+    _refuse_unread_sections(algo, data)
     if algo in AGENTS:
         single = data.get("env", TrainConfig.env) not in registered_envs()
         base = merge(SINGLE_TASK_DEFAULTS if single else META_INIT_DEFAULTS,
@@ -430,6 +426,20 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
             base = merge(base, {"policy": {"context_dim": 5}})
     data = merge(base, data)
     return from_dict(TrainConfig, data)
+
+
+def _refuse_unread_sections(algo: str, data: dict[str, Any]) -> None:
+    """A section that ``algo`` does not read, set to anything but its defaults, would be
+    silently ignored: a one-line error. (A run's own ``config.json`` holds every section at
+    its defaults, so it loads as a config file.)"""
+    for section in LEARNER_SECTIONS:
+        if section not in data or algo not in SECTIONS or section in SECTIONS[algo]:
+            continue
+        default = _default(next(f for f in dataclasses.fields(TrainConfig) if f.name == section))
+        if from_dict(type(default), data[section], f"{section}.") != default:
+            raise ConfigError(f"{section}.* is not read by algo={algo}, which reads "
+                              + ", ".join(f"{name}.*" for name in SECTIONS[algo])
+                              + f"; remove {section}.* or choose an algo that reads it")
 
 
 def build_algorithm(config: TrainConfig) -> MetaLearner:

@@ -43,8 +43,8 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
     ("maml.estimator=reinforce", "maml.estimator must be one of vpg, lvc, dice"),
     ("algo=sac", "algo must be one of maml, fomaml, metasgd, anil, cavia, reptile, promp, "
                  "emaml, dice, rl2, dqn, ppo, a2c; got 'sac'"),
-    ("rl2.num_envs=6", "rl2.num_envs (6) must be divisible by num_minibatches (4)"),
-    ("rl2.gae_lambda=2", "rl2.gae_lambda must be in [0.0, 1.0], got 2"),
+    ("algo=rl2 rl2.num_envs=6", "rl2.num_envs (6) must be divisible by num_minibatches (4)"),
+    ("algo=rl2 rl2.gae_lambda=2", "rl2.gae_lambda must be in [0.0, 1.0], got 2"),
     ("maml.gamma=1.5", "maml.gamma must be in [0.0, 1.0], got 1.5"),
     ("maml.inner_steps=1.5", "maml.inner_steps must be of type int, got 1.5"),
     ("maml.first_order=3", "maml.first_order must be of type bool, got 3"),
@@ -55,7 +55,7 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
 ])
 def test_bad_values_raise_one_line_errors(override, message):
     with pytest.raises(ConfigError) as err:
-        load_config(None, [override])
+        load_config(None, override.split(" "))
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
@@ -72,7 +72,7 @@ def test_a_contradicted_preset_is_an_error():
 def test_numbers_parse_as_people_write_them(raw, value, tmp_path):
     assert load_config(None, [f"maml.outer_lr={raw}"]).maml.outer_lr == value
     path = tmp_path / "config.yaml"  # YAML 1.1 reads 1e-3 as a string; the config does not
-    path.write_text(f"rl2:\n  lr: {raw}\n")
+    path.write_text(f"algo: rl2\nrl2:\n  lr: {raw}\n")
     assert load_config(path).rl2.lr == value
 
 

@@ -78,7 +78,7 @@ def test_meta_test_follows_the_inner_loop_unless_given():
     paper = load_config(Path(__file__).parent.parent / "benchmarks/configs/maml_paper.yaml")
     assert paper.meta_test_from_training() == ()
     assert (paper.meta_test_protocol().lr, paper.meta_test_protocol().num_episodes) == (0.5, 40)
-    rl2 = load_config(None, ["algo=rl2", "env=BernoulliBandit-5", "maml.inner_lr=0.5"])
+    rl2 = load_config(None, ["algo=rl2", "env=BernoulliBandit-5"])
     assert (rl2.meta_test_protocol().lr, rl2.meta_test_protocol().num_episodes) == (0.1, 20)
 
 

@@ -41,8 +41,10 @@ def test_every_learner_is_covered():
 def test_two_steps_and_a_meta_test_through_the_protocol(algo, env, k):
     section = LEARNERS[algo].section
     tiny = TINY_MAML if section == "maml" else TINY[algo]
-    config = load_config(None, [f"algo={algo}", f"env={env}", "num_iterations=2",
-                                "meta_init.tasks_per_iteration=2", *tiny, *TEST])
+    meta_init = ["meta_init.tasks_per_iteration=2"] if "meta_init" in LEARNERS[algo].sections \
+        else []
+    config = load_config(None, [f"algo={algo}", f"env={env}", "num_iterations=2", *meta_init,
+                                *tiny, *TEST])
     learner = build_algorithm(config)
     assert isinstance(learner, MetaLearner)
     state = first = learner.init(jax.random.key(0))
