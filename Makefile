@@ -14,13 +14,13 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,bench,brax]'
 	touch $(BENCH_STAMP)
 
 demo: $(STAMP)  ## meta-train MAML-TRPO on Navigation2D, then meta-test; writes runs/<name>/
 	$(PY) -m metajax train
 
-test: $(BENCH_STAMP)  ## the whole suite, slow learning tests and PyTorch baselines included
+test: $(BENCH_STAMP)  ## the whole suite: slow learning tests, PyTorch baselines, brax locomotion
 	$(PY) -m pytest -q -n 2 --dist loadfile --durations=25  # two workers, a test file on one
 
 test-fast: $(STAMP)

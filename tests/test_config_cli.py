@@ -28,10 +28,11 @@ TINY = ["num_iterations=2", "checkpoint_every=1", "policy.hidden_sizes=[8]",
     # a section another learner reads would be silently ignored: refused
     ("rl2.hidden_size=8", "rl2.* is not read by algo=maml, which reads maml.*, policy.*"),
     ("maml.inner_lr=.nan", "maml.inner_lr must be a finite number, got nan"),
-    ("env=Nope-v0", "env must be one of BernoulliBandit-10, BernoulliBandit-5, "
-                    "BernoulliBandit-50, BernoulliBandit-misc, CartPoleDynamics-v0, GaussianBandit-misc, "
-                    "MetaMaze-misc, Navigation2D-v0, TabularMDP-v0, Sinusoid-5shot, "
-                    "Sinusoid-10shot, Sinusoid-20shot; got 'Nope-v0'"),
+    ("env=Nope-v0", "env must be one of AntDir-v0, AntGoal-v0, AntVel-v0, BernoulliBandit-10, "
+                    "BernoulliBandit-5, BernoulliBandit-50, BernoulliBandit-misc, "
+                    "CartPoleDynamics-v0, GaussianBandit-misc, HalfCheetahDir-v0, "
+                    "HalfCheetahVel-v0, MetaMaze-misc, Navigation2D-v0, TabularMDP-v0, "
+                    "Sinusoid-5shot, Sinusoid-10shot, Sinusoid-20shot; got 'Nope-v0'"),
     ("maml.num_tasks=0", "maml.num_tasks must be a positive integer, got 0"),
     ("maml.num_episodes=-3", "maml.num_episodes must be a positive integer, got -3"),
     ("maml.inner_lr=0", "maml.inner_lr must be > 0, got 0.0"),

@@ -11,6 +11,7 @@ from metajax.envs.bandit import BernoulliBandit
 from metajax.envs.base import TaskEnvironment
 from metajax.envs.cartpole import CartPoleDynamics
 from metajax.envs.gymnax_tasks import TASK_FIELDS, gymnax_tasks
+from metajax.envs.locomotion import LOCOMOTION
 from metajax.envs.navigation import Navigation2D
 from metajax.envs.tabular_mdp import TabularMDP
 
@@ -23,6 +24,8 @@ _REGISTRY: dict[str, Callable[..., TaskEnvironment]] = {
     "CartPoleDynamics-v0": CartPoleDynamics,
     # gymnax's meta envs with their task lifted into params (fixed across episode resets)
     **{env_id: partial(gymnax_tasks, env_id) for env_id in TASK_FIELDS},
+    # the MAML paper's MuJoCo locomotion on brax (needs the metajax[brax] extra)
+    **LOCOMOTION,
 }
 
 

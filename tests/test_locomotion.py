@@ -1,0 +1,139 @@
+"""The brax locomotion task distributions against their written spec (pytorch-maml-rl's
+half_cheetah.py and ant.py, transcribed in NumPy below): rewards and termination on hand-made
+physics states, the task distributions, determinism, tasks batched in one vmap, and a chunked
+MAML run under a timeout (MJX once hung on this CPU at large per-call batches)."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import metajax
+from metajax.envs.locomotion import LOCOMOTION, NORMALIZATION_SCALE
+from metajax.rollouts import rollout
+
+
+@pytest.fixture(scope="module")
+def envs():
+    return {env_id: metajax.make(env_id)[0] for env_id in LOCOMOTION}
+
+
+def spec_reward(env_id, task, q0, q1, action, dt):
+    """pytorch-maml-rl's reward, from the joint positions before and after one step (the
+    root's x is q[0]; Ant's torso is its free joint, q[0:3]), in NumPy."""
+    velocity = (q1[0] - q0[0]) / dt
+    if env_id.startswith("HalfCheetah"):
+        ctrl = 0.5 * 1e-1 * np.sum(np.square(action))
+        forward = (-abs(velocity - task) if env_id == "HalfCheetahVel-v0" else task * velocity)
+        return forward - ctrl
+    ctrl = 0.5 * 1e-2 * np.sum(np.square(action / 1.0))  # Ant's control range is [-1, 1]
+    if env_id == "AntVel-v0":
+        forward = -abs(velocity - task) + 1.0
+    elif env_id == "AntDir-v0":
+        forward = task * velocity
+    else:
+        forward = -np.sum(np.abs(q1[:2] - task)) + 4.0
+    return forward - ctrl + 0.05
+
+
+def spec_done(env_id, q1, qd1):
+    if env_id.startswith("HalfCheetah"):
+        return False
+    state = np.concatenate([q1, qd1])
+    return not (np.isfinite(state).all() and 0.2 <= state[2] <= 1.0)
+
+
+TASKS = {"HalfCheetahVel-v0": [0.3, 1.7], "HalfCheetahDir-v0": [-1.0, 1.0],
+         "AntVel-v0": [0.5, 2.5], "AntDir-v0": [-1.0, 1.0],
+         "AntGoal-v0": [np.array([1.0, -2.0]), np.array([-2.5, 0.5])]}
+FIELD = {"Vel": "velocity", "Dir": "direction", "Goal": "goal"}
+
+
+@pytest.mark.parametrize("env_id", sorted(LOCOMOTION))
+def test_reward_and_termination_match_the_spec_on_hand_made_states(envs, env_id):
+    env = envs[env_id]
+    init = jax.jit(env.brax.pipeline_init)
+    rng = np.random.default_rng(0)
+    q0 = np.asarray(env.brax.sys.init_q, np.float32)
+    action = np.linspace(-0.9, 0.9, env.action_dim).astype(np.float32)
+    heights = [0.5, 1.2, 0.1] if env_id.startswith("Ant") else [None]
+    field = FIELD[env_id.split("-")[0].removeprefix("HalfCheetah").removeprefix("Ant")]
+    for task in TASKS[env_id]:
+        for height in heights:
+            q1 = q0 + rng.uniform(-0.2, 0.2, q0.shape).astype(np.float32)
+            q1[0] = q0[0] + rng.uniform(0.05, 0.3)
+            if height is not None:
+                q1[2] = height
+            qd1 = rng.normal(size=env.qd_size).astype(np.float32)
+            before, after = init(q0, np.zeros(env.qd_size, np.float32)), init(q1, qd1)
+            params = env.tasks(**{field: jnp.asarray(task, jnp.float32)})
+            reward, done = env.reward_and_termination(params, before, after, jnp.asarray(action))
+            expected = spec_reward(env_id, task, np.asarray(before.q), np.asarray(after.q),
+                                   action, env.dt)
+            np.testing.assert_allclose(float(reward), expected, rtol=1e-5, atol=1e-5)
+            assert bool(done) == spec_done(env_id, np.asarray(after.q), qd1)
+    if env_id.startswith("Ant"):  # a non-finite state ends the episode
+        after = init(q0, np.full(env.qd_size, np.nan, np.float32))
+        assert bool(env.reward_and_termination(params, before, after, jnp.asarray(action))[1])
+
+
+def test_policy_actions_are_normalised_as_pytorch_maml_rl_does(envs):
+    env = envs["HalfCheetahVel-v0"]
+    s = NORMALIZATION_SCALE
+    policy_action = jnp.array([s, -s, 2.5 * s, 0.5 * s, -0.3 * s, 0.0])
+    np.testing.assert_allclose(env.physics_action(policy_action),
+                               [1.0, -1.0, 1.0, 0.5, -0.3, 0.0], atol=1e-6)
+    assert env.action_space().high == s  # the policy's space is [-10, 10]
+
+
+@pytest.mark.parametrize("env_id", sorted(LOCOMOTION))
+def test_tasks_follow_their_distribution(envs, env_id):
+    tasks = envs[env_id].sample_tasks(jax.random.key(0), 4000)
+    if env_id.endswith("Dir-v0"):
+        values = np.asarray(tasks.direction)
+        assert set(np.unique(values)) == {-1.0, 1.0}
+        assert abs(values.mean()) < 0.05  # P(+1) = 1/2: s.e. of the mean 0.016
+        return
+    values = np.asarray(tasks.goal if env_id == "AntGoal-v0" else tasks.velocity)
+    low, high = {"HalfCheetahVel-v0": (0, 2), "AntVel-v0": (0, 3), "AntGoal-v0": (-3, 3)}[env_id]
+    assert values.min() >= low and values.max() <= high
+    for q in (0.1, 0.25, 0.5, 0.75, 0.9):  # uniform: each quantile where it should be
+        assert abs(np.quantile(values, q) - (low + q * (high - low))) < 0.03 * (high - low)
+    if env_id == "AntGoal-v0":  # the two coordinates independent
+        assert abs(np.corrcoef(values.T)[0, 1]) < 0.05
+
+
+def test_rollouts_are_deterministic_and_tasks_batch_in_one_vmap():
+    env = metajax.make("HalfCheetahVel-v0", horizon=20)[0]
+    policy = metajax.make_policy("gaussian", env.obs_shape, env.action_space(), (8,))
+    params = policy.init(jax.random.key(0))
+    tasks = env.tasks(velocity=jnp.array([0.0, 1.0, 2.0]))
+    run = jax.jit(jax.vmap(lambda task, key: rollout(env, policy, params, task, key, 2, 20)))
+    keys = jax.random.split(jax.random.key(1), 3)
+    first, again = run(tasks, keys), run(tasks, keys)
+    for a, b in zip(jax.tree.leaves(first), jax.tree.leaves(again)):
+        np.testing.assert_array_equal(a, b)
+    # the batch reversed gives each task the same rollout: tasks do not interact
+    flipped = run(jax.tree.map(lambda x: x[::-1], tasks), keys[::-1])
+    np.testing.assert_allclose(flipped.reward[::-1], first.reward, rtol=1e-6, atol=1e-6)
+    rewards = np.asarray(first.reward)
+    assert np.isfinite(rewards).all() and rewards.shape == (3, 2, 20)
+    # the same motion, three goal velocities: the rewards differ by the task's term alone
+    assert not np.allclose(rewards[0], rewards[1])
+
+
+def test_locomotion_example_finishes_under_a_timeout():
+    """``examples/locomotion.py`` at tiny sizes (MAML-TRPO with ``task_chunk``) in a
+    subprocess: a hang (MJX parked every XLA thread at large per-call batches on this CPU)
+    fails the test instead of stalling the suite."""
+    script = Path(__file__).resolve().parent.parent / "examples" / "locomotion.py"
+    done = subprocess.run([sys.executable, str(script), "--tiny", "--iterations", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert np.isfinite(result["pre_return"][0]) and np.isfinite(result["post_return"][0])
