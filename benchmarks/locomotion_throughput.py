@@ -21,40 +21,21 @@ import jax.numpy as jnp
 import numpy as np
 
 import metajax
+from env_throughput import random_rollout, time_jax  # benchmarks/ is the script's dir
 
 HERE = Path(__file__).parent
 
 
 def brax_steps_per_second(env_id: str, backend: str, tasks: int, episodes: int, steps: int,
                           repeats: int) -> dict:
+    """``tasks`` tasks x ``episodes`` episodes in one vmapped call, ``steps`` steps."""
     env = metajax.make(env_id, backend=backend, horizon=steps)[0]
     params = env.sample_tasks(jax.random.key(0), tasks)
-    n = tasks * episodes
     params = jax.tree.map(lambda x: jnp.repeat(x, episodes, axis=0), params)
-
-    def run(key):
-        obs, state = jax.vmap(env.reset)(jax.random.split(key, n), params)
-
-        def step(state, step_key):
-            act_key, env_key = jax.random.split(step_key)
-            action = jax.random.uniform(act_key, (n, env.action_dim), minval=-10, maxval=10)
-            _, state, reward, *_ = jax.vmap(env.step)(jax.random.split(env_key, n), state,
-                                                      action, params)
-            return state, reward
-
-        return jax.lax.scan(step, state, jax.random.split(key, steps))[1].sum()
-
-    start = time.perf_counter()
-    compiled = jax.jit(run).lower(jax.random.key(1)).compile()
-    compile_seconds = time.perf_counter() - start
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(jax.random.key(i)))
-        times.append(time.perf_counter() - start)
+    n = tasks * episodes
+    seconds, compile_seconds, _ = time_jax(random_rollout(env, params, n, steps), repeats)
     return {"env": env_id, "backend": backend, "envs_per_call": n,
-            "steps_per_second": n * steps / statistics.median(times),
-            "compile_seconds": compile_seconds}
+            "steps_per_second": n * steps / seconds, "compile_seconds": compile_seconds}
 
 
 def mujoco_steps_per_second(env_id: str, num_envs: int, steps: int, repeats: int) -> dict:

@@ -39,6 +39,7 @@ What differs from mujoco-py, and why:
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 import jax
@@ -98,7 +99,9 @@ def _load_brax(robot: str, backend: str):
     except ImportError:
         raise ImportError("the locomotion task distributions need brax: pip install "
                           "'metajax[brax]'") from None
-    env = brax_envs.get_environment(robot, backend=backend)
+    with warnings.catch_warnings():  # brax's notice that its own pipelines are unmaintained
+        warnings.filterwarnings("ignore", message="Brax System", category=UserWarning)
+        env = brax_envs.get_environment(robot, backend=backend)
     if backend == "mjx" and robot == "halfcheetah":  # brax's Ant already sets these
         import mujoco
         sys = env.sys.tree_replace({"opt.solver": mujoco.mjtSolver.mjSOL_NEWTON,
@@ -230,89 +233,80 @@ def _ant_ctrl_cost(env: Locomotion, action: jax.Array) -> jax.Array:
     return 0.5e-2 * jnp.sum(jnp.square(action / scaling))
 
 
-class HalfCheetahVel(Locomotion):
-    robot, params_class = "halfcheetah", VelocityTask
+class UniformTask(Locomotion):
+    """Tasks drawn uniformly from ``[low, high]`` (each coordinate), the class's
+    ``task_range`` unless given."""
 
-    def __init__(self, low: float = 0.0, high: float = 2.0, backend: str = "mjx",
-                 horizon: int = 100):
+    task_range: tuple[float, float]
+    task_field: str = "velocity"
+    task_shape: tuple[int, ...] = ()
+
+    def __init__(self, low: float | None = None, high: float | None = None,
+                 backend: str = "mjx", horizon: int = 100):
         super().__init__(backend, horizon)
-        if not low < high:
-            raise ValueError(f"low must be < high, got {low} and {high}")
-        self.low, self.high = low, high
+        self.low, self.high = (self.task_range[0] if low is None else low,
+                               self.task_range[1] if high is None else high)
+        if not self.low < self.high:
+            raise ValueError(f"low must be < high, got {self.low} and {self.high}")
 
     def sample_tasks(self, key, num_tasks):
-        """Goal velocities from U[low, high]."""
-        return self.tasks(velocity=jax.random.uniform(key, (num_tasks,), minval=self.low,
-                                                      maxval=self.high))
+        values = jax.random.uniform(key, (num_tasks,) + self.task_shape, minval=self.low,
+                                    maxval=self.high)
+        return self.tasks(**{self.task_field: values})
+
+
+class DirectionTasks(Locomotion):
+    """Tasks that are a direction, -1 or +1 with probability 1/2 each."""
+
+    params_class = DirectionTask
+
+    def sample_tasks(self, key, num_tasks):
+        directions = jax.random.bernoulli(key, 0.5, (num_tasks,)).astype(jnp.float32)
+        return self.tasks(direction=2.0 * directions - 1.0)
+
+
+class HalfCheetahVel(UniformTask):
+    """Goal velocity ~ U[0, 2]."""
+
+    robot, params_class, task_range = "halfcheetah", VelocityTask, (0.0, 2.0)
 
     def task_reward(self, params, motion):
         return -jnp.abs(motion.velocity - params.velocity) - 0.05 * jnp.sum(motion.action ** 2)
 
 
-class HalfCheetahDir(Locomotion):
-    robot, params_class = "halfcheetah", DirectionTask
-
-    def sample_tasks(self, key, num_tasks):
-        """Directions -1 or +1, each with probability 1/2."""
-        return self.tasks(direction=_directions(key, num_tasks))
+class HalfCheetahDir(DirectionTasks):
+    robot = "halfcheetah"
 
     def task_reward(self, params, motion):
         return params.direction * motion.velocity - 0.05 * jnp.sum(motion.action ** 2)
 
 
-class AntVel(Locomotion):
-    robot, params_class, terminates = "ant", VelocityTask, True
+class AntVel(UniformTask):
+    """Goal velocity ~ U[0, 3]."""
 
-    def __init__(self, low: float = 0.0, high: float = 3.0, backend: str = "mjx",
-                 horizon: int = 100):
-        super().__init__(backend, horizon)
-        if not low < high:
-            raise ValueError(f"low must be < high, got {low} and {high}")
-        self.low, self.high = low, high
-
-    def sample_tasks(self, key, num_tasks):
-        """Goal velocities from U[low, high]."""
-        return self.tasks(velocity=jax.random.uniform(key, (num_tasks,), minval=self.low,
-                                                      maxval=self.high))
+    robot, params_class, task_range, terminates = "ant", VelocityTask, (0.0, 3.0), True
 
     def task_reward(self, params, motion):
         forward = -jnp.abs(motion.velocity - params.velocity) + 1.0
         return forward - _ant_ctrl_cost(self, motion.action) + 0.05
 
 
-class AntDir(Locomotion):
-    robot, params_class, terminates = "ant", DirectionTask, True
-
-    def sample_tasks(self, key, num_tasks):
-        """Directions -1 or +1, each with probability 1/2."""
-        return self.tasks(direction=_directions(key, num_tasks))
+class AntDir(DirectionTasks):
+    robot, terminates = "ant", True
 
     def task_reward(self, params, motion):
         return params.direction * motion.velocity - _ant_ctrl_cost(self, motion.action) + 0.05
 
 
-class AntGoal(Locomotion):
-    robot, params_class, terminates = "ant", GoalTask, True
+class AntGoal(UniformTask):
+    """Goal position ~ U[-3, 3]^2."""
 
-    def __init__(self, low: float = -3.0, high: float = 3.0, backend: str = "mjx",
-                 horizon: int = 100):
-        super().__init__(backend, horizon)
-        if not low < high:
-            raise ValueError(f"low must be < high, got {low} and {high}")
-        self.low, self.high = low, high
-
-    def sample_tasks(self, key, num_tasks):
-        """Goal positions from U[low, high]^2."""
-        return self.tasks(goal=jax.random.uniform(key, (num_tasks, 2), minval=self.low,
-                                                  maxval=self.high))
+    robot, params_class, task_range, terminates = "ant", GoalTask, (-3.0, 3.0), True
+    task_field, task_shape = "goal", (2,)
 
     def task_reward(self, params, motion):
         distance = jnp.sum(jnp.abs(motion.xy_after - params.goal))
         return -distance + 4.0 - _ant_ctrl_cost(self, motion.action) + 0.05
-
-
-def _directions(key: jax.Array, num_tasks: int) -> jax.Array:
-    return 2.0 * jax.random.bernoulli(key, 0.5, (num_tasks,)).astype(jnp.float32) - 1.0
 
 
 LOCOMOTION = {"HalfCheetahVel-v0": HalfCheetahVel, "HalfCheetahDir-v0": HalfCheetahDir,
