@@ -76,6 +76,7 @@ def main() -> None:
     }
     name = args.env.split("-")[0].lower()
     out = HERE / "results" / f"locomotion_{name}.json"
+    data["plot"] = f"results/{out.with_suffix('.png').name}"
     out.write_text(json.dumps(data, indent=1))
     import matplotlib
     matplotlib.use("Agg")

@@ -18,7 +18,7 @@ ALLOWED = {
 }
 ABOVE_ALGORITHMS = {"metajax.cli", "metajax.config", "metajax.train", "metajax.evaluate",
                     "metajax.protocol", "metajax.metrics_log", "metajax.checkpoint",
-                    "metajax.sweep", "metajax.learners"}
+                    "metajax.sweep", "metajax.learners", "metajax.config_parsing"}
 
 
 def metajax_imports(path: Path) -> set[str]:
