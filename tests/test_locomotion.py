@@ -23,6 +23,15 @@ def envs():
     return {env_id: metajax.make(env_id)[0] for env_id in LOCOMOTION}
 
 
+@pytest.fixture(scope="module")
+def pipeline_init(envs):
+    """One compiled ``pipeline_init`` per robot (the task distributions share its physics)."""
+    inits = {}
+    for env in envs.values():
+        inits.setdefault(env.robot, jax.jit(env.brax.pipeline_init))
+    return inits
+
+
 def spec_reward(env_id, task, q0, q1, action, dt):
     """pytorch-maml-rl's reward, from the joint positions before and after one step (the
     root's x is q[0]; Ant's torso is its free joint, q[0:3]), in NumPy."""
@@ -55,9 +64,9 @@ FIELD = {"Vel": "velocity", "Dir": "direction", "Goal": "goal"}
 
 
 @pytest.mark.parametrize("env_id", sorted(LOCOMOTION))
-def test_reward_and_termination_match_the_spec_on_hand_made_states(envs, env_id):
+def test_reward_and_termination_match_the_spec_on_hand_made_states(envs, pipeline_init, env_id):
     env = envs[env_id]
-    init = jax.jit(env.brax.pipeline_init)
+    init = pipeline_init[env.robot]
     rng = np.random.default_rng(0)
     q0 = np.asarray(env.brax.sys.init_q, np.float32)
     action = np.linspace(-0.9, 0.9, env.action_dim).astype(np.float32)
