@@ -61,15 +61,15 @@ def main() -> None:
     print(split, flush=True)
     with tempfile.TemporaryDirectory() as runs:
         result = train(load_config(None, overrides + [f"runs_dir={runs}", "run_name=run"]))
-    tested = result.meta_test_returns  # [tasks, 2]: before and after one step
+        tested = json.loads((result.run_dir / "meta_test.json").read_text())
     data = {
         "env": args.env, "backend": args.backend, "device": str(jax.devices()[0]),
         "machine": platform.processor() or platform.machine(), "jax": jax.__version__,
         "args": vars(args), "overrides": overrides,
         "pre_return": [r["pre_return"] for r in result.records],
         "post_return": [r["post_return"] for r in result.records],
-        "meta_test_pre": float(tested[:, 0].mean()), "meta_test_post": float(tested[:, 1].mean()),
-        "meta_test_se": [float(tested[:, k].std() / len(tested) ** 0.5) for k in (0, 1)],
+        "meta_test_pre": tested["returns"][0], "meta_test_post": tested["returns"][1],
+        "meta_test_se": tested["standard_errors"],
         "compile_seconds": result.compile_seconds,
         "seconds_per_iteration": result.seconds_per_iteration, **split,
         "env_steps_per_iteration": args.tasks * args.episodes * 100 * 2,
