@@ -8,9 +8,9 @@ from metajax.envs.navigation import Navigation2D
 
 # the longest files first: `make test` runs two workers that each take whole files
 # (--dist loadfile) in this order, so they should not end on two long files one after another
-LONGEST_FIRST = ("test_examples.py", "test_learning.py", "test_locomotion.py", "test_meta_learner.py",
-                 "test_multiprocess.py", "test_distributed.py", "test_run_safety.py",
-                 "test_task_layout.py", "test_adaptation_jacobian.py")
+LONGEST_FIRST = ("test_examples.py", "test_learning.py", "test_locomotion.py",
+                 "test_meta_learner.py", "test_multiprocess.py", "test_distributed.py",
+                 "test_run_safety.py", "test_task_layout.py", "test_adaptation_jacobian.py")
 
 
 def pytest_collection_modifyitems(items):
