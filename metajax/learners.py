@@ -31,6 +31,8 @@ def _task_env(config: TrainConfig):
         return make(config.env, **config.env_kwargs)[0]
     except (TypeError, ValueError, ArithmeticError) as err:
         raise ConfigError(f"env_kwargs for {config.env}: {err}") from None
+    except ImportError as err:  # an optional extra (brax for the locomotion tasks)
+        raise ConfigError(f"env {config.env}: {err}") from None
 
 
 def _build_maml(config: TrainConfig) -> MAML | FewShotRegression:

@@ -151,3 +151,15 @@ def test_maml_learns_halfcheetah_dir_in_20_iterations_under_a_timeout():
     assert post > pre + 10.0, (pre, post)  # 100 iterations: about 0 before, 150 after 1 step
     before, after = result["meta_test"]  # 10 held-out tasks
     assert after > before + 5.0, result["meta_test"]
+
+
+def test_without_brax_a_locomotion_env_is_a_one_line_error():
+    code = ("import sys; sys.modules['brax'] = None\n"  # as if the extra were not installed
+            "from metajax.cli import main\n"
+            "sys.exit(main(['train', '--env', 'AntGoal-v0', 'num_iterations=1']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "metajax: error: env AntGoal-v0: the locomotion task distributions need brax: "
+        "pip install 'metajax[brax]'")
