@@ -18,7 +18,7 @@ def env():
 def test_make_and_unknown_id():
     env, params = metajax.make("Navigation2D-v0")
     assert env.max_steps_in_episode == 100 and params.max_steps_in_episode == 100
-    with pytest.raises(ValueError, match="unknown environment id .Nope-v0.; registered: BernoulliBandit-10, "):
+    with pytest.raises(ValueError, match="unknown environment id .Nope-v0.; registered: AntDir-v0, AntGoal-v0, AntVel-v0, BernoulliBandit-10, "):
         metajax.make("Nope-v0")
 
 
