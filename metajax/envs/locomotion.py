@@ -38,6 +38,7 @@ What differs from mujoco-py, and why:
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import warnings
 from typing import Any
@@ -136,8 +137,9 @@ class Locomotion(TaskEnvironment):
 
     # ----- the task -----
 
+    @abc.abstractmethod
     def task_reward(self, params, motion: Motion) -> jax.Array:
-        raise NotImplementedError
+        """The task's reward for one control step (each task distribution defines it)."""
 
     def tasks(self, **values: jax.Array) -> environment.EnvParams:
         return self.params_class(**values, max_steps_in_episode=self.horizon)
