@@ -1,10 +1,13 @@
-"""MAML-TRPO on a brax locomotion task distribution, CPU-sized: pre- and post-adaptation return
-over meta-training, a meta-test on held-out tasks, and where a meta-iteration's time goes
-(sampling the meta-batch, i.e. physics plus policy, against the whole step). Writes
-``results/locomotion_<env>.json`` and a plot.
+"""A meta-learner on a brax locomotion task distribution, CPU-sized: MAML-TRPO, another of the
+MAML family (``--set algo=promp maml.outer=promp``) or RL^2 (``--config
+benchmarks/configs/halfcheetah_dir_rl2.yaml``). Records the return before and after adapting
+over meta-training (MAML family: pre- and post-adaptation; RL^2: a trial's first and last
+episode), a meta-test on held-out tasks and, for the MAML family, where a meta-iteration's time
+goes (sampling the meta-batch, i.e. physics plus policy, against the whole step). Writes
+``results/locomotion_<env>[_<algo>].json`` and a plot.
 
     python benchmarks/locomotion_maml.py [--env HalfCheetahDir-v0] [--tasks 20]
-        [--episodes 10] [--iterations 100] [--chunk 10]
+        [--episodes 10] [--iterations 100] [--chunk 10] [--config FILE] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +27,9 @@ from metajax.config import build_algorithm, load_config
 from metajax.train import train
 
 HERE = Path(__file__).parent
+# the training metrics that say how a learner does before and after adapting to a task
+CURVES = {"rl2": ("first_episode_return", "last_episode_return")}
+MAML_CURVE = ("pre_return", "post_return")
 
 
 def time_split(config, repeats: int = 3) -> dict:
@@ -50,31 +57,43 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--chunk", type=int, default=10)
     parser.add_argument("--backend", default="mjx")
+    parser.add_argument("--config", default=None, help="a config file (RL^2: its own)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="more config overrides, e.g. algo=promp maml.outer=promp")
     args = parser.parse_args()
-    overrides = [f"env={args.env}", f"env_kwargs={{backend: {args.backend}}}",
-                 f"num_iterations={args.iterations}", f"maml.num_tasks={args.tasks}",
-                 f"maml.num_episodes={args.episodes}", f"maml.task_chunk={args.chunk}",
-                 f"checkpoint_every={args.iterations}", "meta_test.num_tasks=40",
-                 "meta_test.num_steps=1", f"meta_test.num_episodes={args.episodes}"]
-    config = load_config(None, overrides)
-    split = time_split(config)
+    common = [f"env={args.env}", f"env_kwargs={{backend: {args.backend}}}",
+              f"num_iterations={args.iterations}", f"checkpoint_every={args.iterations}",
+              "meta_test.num_tasks=40"]
+    algo = load_config(args.config, common + args.set).algo
+    size = ([f"rl2.num_envs={args.tasks}"] if algo == "rl2" else [
+        f"maml.num_tasks={args.tasks}", f"maml.num_episodes={args.episodes}",
+        f"maml.task_chunk={args.chunk}", "meta_test.num_steps=1",
+        f"meta_test.num_episodes={args.episodes}"])
+    overrides = common + size + args.set
+    config = load_config(args.config, overrides)
+    split = time_split(config) if algo != "rl2" else {}
     print(split, flush=True)
     with tempfile.TemporaryDirectory() as runs:
-        result = train(load_config(None, overrides + [f"runs_dir={runs}", "run_name=run"]))
+        result = train(load_config(args.config, overrides + [f"runs_dir={runs}", "run_name=run"]))
         tested = json.loads((result.run_dir / "meta_test.json").read_text())
+    before, after = CURVES.get(algo, MAML_CURVE)
+    steps = (args.tasks * config.rl2.trial_episodes * 100 if algo == "rl2"  # one trial each
+             else args.tasks * args.episodes * 100 * 2)  # pre- and post-adaptation episodes
     data = {
-        "env": args.env, "backend": args.backend, "device": str(jax.devices()[0]),
+        "env": args.env, "algo": config.algo, "backend": args.backend,
+        "device": str(jax.devices()[0]),
         "machine": platform.processor() or platform.machine(), "jax": jax.__version__,
-        "args": vars(args), "overrides": overrides,
-        "pre_return": [r["pre_return"] for r in result.records],
-        "post_return": [r["post_return"] for r in result.records],
-        "meta_test_pre": tested["returns"][0], "meta_test_post": tested["returns"][1],
-        "meta_test_se": tested["standard_errors"],
+        "command": " ".join(["python", "benchmarks/locomotion_maml.py", *sys.argv[1:]]),
+        "args": vars(args), "overrides": overrides, "curve": [before, after],
+        "pre_return": [r[before] for r in result.records],
+        "post_return": [r[after] for r in result.records],
+        "meta_test_pre": tested["returns"][0], "meta_test_post": tested["returns"][-1],
+        "meta_test_se": [tested["standard_errors"][0], tested["standard_errors"][-1]],
         "compile_seconds": result.compile_seconds,
         "seconds_per_iteration": result.seconds_per_iteration, **split,
-        "env_steps_per_iteration": args.tasks * args.episodes * 100 * 2,
+        "env_steps_per_iteration": steps,
     }
-    name = args.env.split("-")[0].lower()
+    name = args.env.split("-")[0].lower() + ("" if config.algo == "maml" else f"_{config.algo}")
     out = HERE / "results" / f"locomotion_{name}.json"
     data["plot"] = f"results/{out.with_suffix('.png').name}"
     out.write_text(json.dumps(data, indent=1))
@@ -82,9 +101,11 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(data["pre_return"], label="pre-adaptation")
-    ax.plot(data["post_return"], label="post-adaptation (1 step)")
-    ax.set(xlabel="meta-iteration", ylabel="mean return (100 steps)", title=args.env)
+    ax.plot(data["pre_return"], label=before.replace("_", " "))
+    ax.plot(data["post_return"], label=after.replace("_", " ") + ("" if algo == "rl2" else
+                                                                   " (1 step)"))
+    ax.set(xlabel="meta-iteration", ylabel="mean return (100 steps)",
+           title=f"{config.algo} on {args.env}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(out.with_suffix(".png"), dpi=100)

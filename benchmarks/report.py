@@ -459,10 +459,7 @@ def main() -> None:
         lines += agents_vs_torch_section(agents)
     if (swept := _load("sweep")) is not None:
         lines += sweep_section(swept)
-    locomotion_runs = [d for name in ("locomotion_halfcheetahdir", "locomotion_halfcheetahvel")
-                       if (d := _load(name)) is not None]
-    if (walk := _load("locomotion_throughput")) is not None or locomotion_runs:
-        lines += locomotion_section(walk, locomotion_runs)
+    lines += locomotion_section(_load)
     notes = HERE / "NOTES.md"
     if notes.is_file():
         lines += [notes.read_text().strip(), ""]

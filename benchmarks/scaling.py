@@ -3,9 +3,13 @@ For each size: compile time, seconds per meta-iteration (median of ``--repeats``
 ``--warmup`` untimed iterations: XLA:CPU builds its YNNPACK kernels on the first call), seconds
 per task, and the memory XLA plans for the compiled step (arguments + outputs + temporaries,
 from ``compiled.memory_analysis()``); optionally with the task axis chunked
-(``maml.task_chunk``: chunks of tasks one after another instead of one vmap).
+(``maml.task_chunk``: chunks of tasks one after another instead of one vmap). ``--config``
+takes another configuration, e.g. a locomotion one.
 
     python benchmarks/scaling.py [--sizes 20 100 500] [--chunked 20 100 500 2000] [--chunk 5]
+    python benchmarks/scaling.py --config benchmarks/configs/halfcheetah_vel.yaml --sizes \
+        --chunked 40 200 --chunk 10 --plan-only 40 200 1000 --chunked-plan-only 1000 \
+        --repeats 1 --warmup 0 --out benchmarks/results/scaling_halfcheetah_vel.json
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from metajax.config import build_algorithm, load_config
 HERE = Path(__file__).parent
 
 
-def measure(tasks: int, repeats: int, chunk: int, run: bool = True, warmup: int = 1) -> dict:
-    overrides = [f"maml.num_tasks={tasks}"] + ([f"maml.task_chunk={chunk}"] if chunk else [])
-    algo = build_algorithm(load_config(None, overrides))
+def measure(tasks: int, repeats: int, chunk: int, run: bool = True, warmup: int = 1,
+            config: str | None = None) -> dict:
+    overrides = [f"maml.num_tasks={tasks}", f"maml.task_chunk={chunk}"]
+    algo = build_algorithm(load_config(config, overrides))
     key, init_key = jax.random.split(jax.random.key(0))
     state = algo.init(init_key)
     start = time.perf_counter()
@@ -62,6 +67,10 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=5)
     parser.add_argument("--plan-only", type=int, nargs="*", default=[2000],
                         help="meta-batch sizes compiled unchunked for their memory plan only")
+    parser.add_argument("--chunked-plan-only", type=int, nargs="*", default=[],
+                        help="meta-batch sizes compiled in chunks for their memory plan only")
+    parser.add_argument("--config", default=None,
+                        help="a config file (default: the reference configuration)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--merge", action="store_true",
@@ -70,9 +79,10 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     runs = ([(n, 0, True) for n in args.sizes] + [(n, args.chunk, True) for n in args.chunked]
-            + [(n, 0, False) for n in args.plan_only])
+            + [(n, 0, False) for n in args.plan_only]
+            + [(n, args.chunk, False) for n in args.chunked_plan_only])
     for tasks, chunk, run in runs:
-        row = measure(tasks, args.repeats, chunk, run, args.warmup)
+        row = measure(tasks, args.repeats, chunk, run, args.warmup, args.config)
         rows.append(row)
         timing = (f"{row['seconds']:.2f} | {1000 * row['seconds_per_task']:.1f} ms" if run
                   else "not run | -")
@@ -85,7 +95,7 @@ def main() -> None:
                 if (r["tasks"], r["chunk"], r["seconds"] is None) not in keys] + rows
         rows.sort(key=lambda r: (r["seconds"] is None, bool(r["chunk"]), r["tasks"]))
     Path(args.out).write_text(json.dumps({
-        "rows": rows, "repeats": args.repeats, "warmup": args.warmup,
+        "rows": rows, "repeats": args.repeats, "warmup": args.warmup, "config": args.config,
         "machine": {"platform": platform.platform(), "device": str(jax.devices()[0]),
                     "jax": jax.__version__}}, indent=1))
 

@@ -1,11 +1,16 @@
-"""MAML-TRPO on a MuJoCo locomotion task distribution (brax physics, MJX by default):
-HalfCheetahDir, where each task is a direction to run in. Meta-trains with the task axis in
-chunks (``maml.task_chunk``: small per-call physics batches on a CPU), then meta-tests on
-held-out tasks: on HalfCheetahDir the post-adaptation return pulls away from the
-pre-adaptation one within about 20 iterations (about 3 minutes on 2 CPU cores). Needs
-``pip install 'metajax[brax]'``.
+"""Meta-RL on a MuJoCo locomotion task distribution (brax physics, MJX by default):
+HalfCheetahDir, where each task is a direction to run in.
 
-    python examples/locomotion.py [--iterations 20] [--env HalfCheetahVel-v0]
+- ``--algo maml`` (default): MAML-TRPO with the task axis in chunks (``maml.task_chunk``: small
+  per-call physics batches on a CPU); the post-adaptation return pulls away from the
+  pre-adaptation one within about 20 iterations (about 4 minutes on 2 CPU cores).
+- ``--algo promp``: ProMP, the same meta-batch with its clipped outer objective.
+- ``--algo rl2``: RL^2, a GRU policy trained with PPO over trials of 2 episodes; it adapts in
+  its memory, so "before" is a trial's first episode and "after" its second.
+
+Each run then meta-tests on held-out tasks. Needs ``pip install 'metajax[brax]'``.
+
+    python examples/locomotion.py [--iterations 20] [--env HalfCheetahVel-v0] [--algo promp]
 """
 
 import argparse
@@ -14,28 +19,48 @@ import tempfile
 from metajax.config import load_config
 from metajax.train import train
 
+# the curve each learner reports before and after adapting to a task
+CURVES = {"maml": ("pre_return", "post_return"), "promp": ("pre_return", "post_return"),
+          "rl2": ("first_episode_return", "last_episode_return")}
 
-def main(iterations: int = 20, env: str = "HalfCheetahDir-v0", tiny: bool = False) -> dict:
-    size = (["env_kwargs={horizon: 10}", "policy.hidden_sizes=[8]", "maml.num_tasks=4",
-             "maml.task_chunk=2", "maml.num_episodes=2", "maml.cg_iters=2",
-             "maml.ls_max_steps=2", "meta_test.num_tasks=2", "meta_test.num_episodes=2"]
-            if tiny else
-            ["maml.num_tasks=20", "maml.task_chunk=10", "maml.num_episodes=10",
-             "meta_test.num_tasks=10", "meta_test.num_episodes=10"])
+
+def overrides(algo: str, tiny: bool) -> list[str]:
+    """The run's size: CPU-sized, or tiny (seconds, for the test suite)."""
+    if algo == "rl2":
+        return (["env_kwargs={horizon: 10}", "rl2.num_envs=4", "rl2.hidden_size=8",
+                 "rl2.embed_size=8", "rl2.num_minibatches=2", "meta_test.num_tasks=2"]
+                if tiny else ["rl2.num_envs=40", "rl2.lr=3e-4", "rl2.gae_lambda=0.95",
+                              "rl2.ent_coef=0", "rl2.normalize_values=true",
+                              "meta_test.num_tasks=10"]) + ["rl2.trial_episodes=2"]
+    family = ["maml.outer=promp"] if algo == "promp" else []
+    return family + (
+        ["env_kwargs={horizon: 10}", "policy.hidden_sizes=[8]", "maml.num_tasks=4",
+         "maml.task_chunk=2", "maml.num_episodes=2", "maml.cg_iters=2", "maml.ls_max_steps=2",
+         "maml.promp_steps=2", "meta_test.num_tasks=2", "meta_test.num_episodes=2"]
+        if tiny else
+        ["maml.num_tasks=20", "maml.task_chunk=10", "maml.num_episodes=10",
+         "meta_test.num_tasks=10", "meta_test.num_episodes=10"]) + ["meta_test.num_steps=1"]
+
+
+def main(iterations: int = 20, env: str = "HalfCheetahDir-v0", algo: str = "maml",
+         tiny: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as runs:
         result = train(load_config(None, [
-            f"env={env}", f"num_iterations={iterations}", "meta_test.num_steps=1",
-            f"runs_dir={runs}", *size]))
-    tested = result.meta_test_returns  # mean over held-out tasks, before and after 1 step
-    return {"pre_return": [r["pre_return"] for r in result.records],
-            "post_return": [r["post_return"] for r in result.records],
-            "meta_test": [float(tested[0]), float(tested[1])],
+            f"env={env}", f"algo={algo}", f"num_iterations={iterations}", f"runs_dir={runs}",
+            *overrides(algo, tiny)]))
+    before, after = CURVES[algo]
+    tested = result.meta_test_returns  # mean over held-out tasks: before and after adapting
+    return {"before": [r[before] for r in result.records],
+            "after": [r[after] for r in result.records],
+            "meta_test": [float(tested[0]), float(tested[-1])],
             "compile_seconds": result.compile_seconds}
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--env", default="HalfCheetahDir-v0")
+    parser.add_argument("--algo", choices=sorted(CURVES), default="maml")
     parser.add_argument("--tiny", action="store_true")
     print(main(**vars(parser.parse_args())))

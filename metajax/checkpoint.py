@@ -36,7 +36,18 @@ class CheckpointError(ValueError):
 
 
 def _as_tree(state: State) -> dict[str, Any]:
-    return serialization.to_state_dict(state)
+    """The state's nested dict of arrays, its zero-size arrays as ``None`` (orbax refuses to
+    store them, and they hold no values; e.g. a brax physics state's actuator activations)."""
+    return jax.tree.map(lambda x: None if getattr(x, "size", 1) == 0 else x,
+                        serialization.to_state_dict(state))
+
+
+def _with_empty(tree: Any, template: Any) -> Any:
+    """``tree`` (restored) with the zero-size arrays :func:`_as_tree` left out taken back from
+    ``template``'s state dict."""
+    leaves, treedef = jax.tree.flatten(template)
+    restored = jax.tree.leaves(tree, is_leaf=lambda x: x is None)
+    return jax.tree.unflatten(treedef, [t if r is None else r for t, r in zip(leaves, restored)])
 
 
 def array_digest(tree: Any) -> str:
@@ -167,7 +178,8 @@ def _restore_step(directory: Path, template: State, step: int,
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, _as_tree(template))
         try:
             tree = mngr.restore(step, args=ocp.args.StandardRestore(abstract))
-            state = serialization.from_state_dict(template, tree)
+            full = _with_empty(tree, serialization.to_state_dict(template))
+            state = serialization.from_state_dict(template, full)
         except Exception as err:  # orbax/tensorstore raise many types for bad files
             # the whole message on one line (orbax puts the mismatching keys after a newline)
             detail = " ".join(str(err).split())[:400] or type(err).__name__

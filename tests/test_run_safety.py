@@ -237,6 +237,28 @@ def test_ctrl_c_after_set_up_is_one_line_and_resumable(tmp_path):
     assert iterations == [1, 2, 3]
 
 
+def test_zero_size_arrays_are_checkpointed_and_restored(tmp_path):
+    """A state may hold zero-size arrays (a brax physics state's actuator activations under
+    RL^2, whose train state carries the envs): orbax refuses to store them, so they are left
+    out and taken back from the template, verified like every other checkpoint."""
+    from flax import struct
+
+    @struct.dataclass
+    class Physics:
+        q: jax.Array
+        act: jax.Array
+
+    state = {"params": jnp.arange(3.0), "env": Physics(jnp.ones((2, 4)), jnp.zeros((2, 0)))}
+    mngr = checkpoint.manager(tmp_path / "checkpoints")
+    checkpoint.save(mngr, 1, state, fingerprint="f")
+    mngr.close()
+    template = jax.tree.map(jnp.zeros_like, state)
+    restored, step = checkpoint.restore_latest(tmp_path / "checkpoints", template, "f")
+    assert step == 1 and restored["env"].act.shape == (2, 0)
+    for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(state)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_nothing_non_finite_is_ever_saved(tmp_path, monkeypatch):
     """A state with a NaN or an infinity is never checkpointed; a non-finite initial state
     is refused before the run directory exists."""

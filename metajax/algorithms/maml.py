@@ -34,7 +34,7 @@ from metajax.estimators import weighted_mean
 from metajax.meta_learner import ADAPTATION_CURVES, MetaTestPlan, describe_adaptation_test
 from metajax.networks import Policy
 from metajax.rollouts import rollout
-from metajax.task_layout import TaskLayout
+from metajax.task_layout import TaskLayout, map_tasks
 
 if TYPE_CHECKING:  # the config layer sits above the learners
     from metajax.protocol import MetaTestConfig
@@ -238,7 +238,9 @@ class MAML:
         """Each task's mean episode return after 0..``plan.num_steps`` adaptation steps of
         ``plan.num_episodes`` fresh episodes each, step ``i`` with step size
         ``plan.step_sizes[i]`` (Meta-SGD: ``step_size / inner_lr`` scales its learned step
-        sizes): ``[tasks, num_steps + 1]``; ``meta`` is ``state.meta_params``."""
+        sizes): ``[tasks, num_steps + 1]``; ``meta`` is ``state.meta_params``. Tasks run in
+        the layout's chunks where they divide evenly (bounded env batches: memory, and MJX on
+        a CPU)."""
 
         def per_task(task, task_key):
             adapt_key, final_key = jax.random.split(task_key)
@@ -250,7 +252,8 @@ class MAML:
             return jnp.append(returns, jnp.mean(final.episode_returns))
 
         num_tasks = jax.tree.leaves(tasks)[0].shape[0]
-        return jax.vmap(per_task)(tasks, jax.random.split(key, num_tasks))
+        chunk = self.layout.chunk if self.layout.chunk and num_tasks % self.layout.chunk == 0 else 0
+        return map_tasks(per_task, tasks, jax.random.split(key, num_tasks), chunk=chunk)
 
     def describe_test(self, protocol: MetaTestConfig, inherited: tuple[str, ...]) -> str:
         return describe_adaptation_test(protocol, inherited)
