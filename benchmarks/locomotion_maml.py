@@ -97,20 +97,35 @@ def main() -> None:
     out = HERE / "results" / f"locomotion_{name}.json"
     data["plot"] = f"results/{out.with_suffix('.png').name}"
     out.write_text(json.dumps(data, indent=1))
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(data["pre_return"], label=before.replace("_", " "))
-    ax.plot(data["post_return"], label=after.replace("_", " ") + ("" if algo == "rl2" else
-                                                                   " (1 step)"))
-    ax.set(xlabel="meta-iteration", ylabel="mean return (100 steps)",
-           title=f"{config.algo} on {args.env}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out.with_suffix(".png"), dpi=100)
+    plot(data, out.with_suffix(".png"))
     print(json.dumps({k: v for k, v in data.items() if not isinstance(v, list)}, indent=1))
     print(f"wrote {out}")
+
+
+def plot(data: dict, path: Path) -> None:
+    """The two curves over meta-training; the y range leaves out the rare physics blow-ups
+    (returns of 1e4 and more), which are counted in the title instead."""
+    import matplotlib
+    import numpy as np
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    before, after = data.get("curve", MAML_CURVE)
+    curves = np.array([data["pre_return"], data["post_return"]])
+    blown = int(np.sum(np.abs(curves) > 1e4))
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(curves[0], label=before.replace("_", " "))
+    ax.plot(curves[1], label=after.replace("_", " "))
+    if blown:
+        sane = curves[np.abs(curves) <= 1e4]
+        ax.set_ylim(sane.min() - 10, sane.max() + 10)
+    ax.set(xlabel="meta-iteration", ylabel="mean return (100 steps)",
+           title=f"{data.get('algo', 'maml')} on {data['env']}"
+           + (f" ({blown} blown-up points off the chart)" if blown else ""))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -95,6 +95,8 @@ def fidelity_lines(data: dict | None) -> list[str]:
     for t in run["tests"]:
         lines.append(f"| {t['iteration']} | {t['pre']:.1f} +- {t['pre_se']:.1f} | "
                      f"{t['post']:.1f} +- {t['post_se']:.1f} | {t['post'] - t['pre']:.1f} |")
+    if "physics_note" in data:
+        lines += ["", data["physics_note"]]
     verdict = data["verdicts"][0]
     lines += ["", f"Keeps improving (no meta-test after 100 iterations worse than the best "
               f"earlier one by more than 2 s.e.): **{'yes' if verdict['keeps_improving'] else 'no'}**"
@@ -136,7 +138,8 @@ def run_lines(run: dict) -> list[str]:
         timing += (f"; sampling the meta-batch (physics, policy and the inner step) takes "
                    f"{run['sample_seconds']:.1f} s of a {run['step_seconds']:.1f} s step "
                    f"({100 * run['sample_seconds'] / run['step_seconds']:.0f}%)")
-    return lines + [timing + ".", "", f"![{algo} on {run['env']}]({run['plot']})", ""]
+    note = [run["physics_note"], ""] if "physics_note" in run else []
+    return lines + [timing + ".", ""] + note + [f"![{algo} on {run['env']}]({run['plot']})", ""]
 
 
 def versus_torch_lines(data: dict | None) -> list[str]:

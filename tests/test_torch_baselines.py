@@ -135,3 +135,28 @@ def test_torch_maml_trpo_matches_metajax_in_float64(weighting):
     t_fvp = maml_trpo.make_fvp(params, t_kl, 0.0)(v_flat)
     np.testing.assert_allclose(t_fvp.numpy(), maml_trpo.flat(
         [as_torch(fvp_by_name[name]) for name in order]).numpy(), rtol=1e-7, atol=1e-10)
+
+
+def test_torch_halfcheetah_vel_follows_the_spec():
+    """The PyTorch baseline's HalfCheetahVel (Gymnasium's C MuJoCo with pytorch-maml-rl's
+    reward wrapper) gives the spec's reward, ``-|v_x - v_goal| - 0.05 |a|^2`` with ``a`` the
+    policy's action clipped to [-10, 10] and scaled onto [-1, 1], and the reference's
+    observation (``q[1:]``, ``qd``, the torso's position)."""
+    pytest.importorskip("gymnasium")
+    from torch_baselines.locomotion import HalfCheetahVel
+
+    env = HalfCheetahVel()
+    goals = torch.tensor([0.5, 1.5])
+    env.reset(goals, 2)
+    before = np.array([e.data.qpos[0] for e in env._envs[:4]])
+    action = torch.linspace(-15.0, 15.0, 24).view(2, 2, 6)  # some beyond the clip
+    _, obs, reward, done = env.step(goals, None, action)
+    after = np.array([e.data.qpos[0] for e in env._envs[:4]])
+    physics = np.clip(action.numpy(), -10, 10).reshape(4, 6) / 10
+    velocity = (after - before) / env._envs[0].dt
+    expected = -np.abs(velocity - np.repeat(goals.numpy(), 2)) - 0.05 * (physics ** 2).sum(1)
+    np.testing.assert_allclose(reward.numpy().ravel(), expected, rtol=1e-5, atol=1e-5)
+    assert not done.any() and obs.shape == (2, 2, 20)
+    first = env._envs[0].data
+    np.testing.assert_allclose(obs[0, 0].numpy(), np.concatenate(
+        [first.qpos[1:], first.qvel, first.body("torso").xpos]), rtol=1e-6, atol=1e-6)
