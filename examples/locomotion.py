@@ -11,6 +11,7 @@ HalfCheetahDir, where each task is a direction to run in.
 Each run then meta-tests on held-out tasks. Needs ``pip install 'metajax[brax]'``.
 
     python examples/locomotion.py [--iterations 20] [--env HalfCheetahVel-v0] [--algo promp]
+        [--tasks 20]
 """
 
 import argparse
@@ -24,12 +25,13 @@ CURVES = {"maml": ("pre_return", "post_return"), "promp": ("pre_return", "post_r
           "rl2": ("first_episode_return", "last_episode_return")}
 
 
-def overrides(algo: str, tiny: bool) -> list[str]:
-    """The run's size: CPU-sized, or tiny (seconds, for the test suite)."""
+def overrides(algo: str, tiny: bool, tasks: int) -> list[str]:
+    """The run's size: CPU-sized (``tasks`` tasks per meta-batch), or tiny (seconds, for the
+    test suite)."""
     if algo == "rl2":
         return (["env_kwargs={horizon: 10}", "rl2.num_envs=4", "rl2.hidden_size=8",
                  "rl2.embed_size=8", "rl2.num_minibatches=2", "meta_test.num_tasks=2"]
-                if tiny else ["rl2.num_envs=40", "rl2.lr=3e-4", "rl2.gae_lambda=0.95",
+                if tiny else [f"rl2.num_envs={2 * tasks}", "rl2.lr=3e-4", "rl2.gae_lambda=0.95",
                               "rl2.ent_coef=0", "rl2.normalize_values=true",
                               "meta_test.num_tasks=10"]) + ["rl2.trial_episodes=2"]
     family = ["maml.outer=promp"] if algo == "promp" else []
@@ -38,16 +40,16 @@ def overrides(algo: str, tiny: bool) -> list[str]:
          "maml.task_chunk=2", "maml.num_episodes=2", "maml.cg_iters=2", "maml.ls_max_steps=2",
          "maml.promp_steps=2", "meta_test.num_tasks=2", "meta_test.num_episodes=2"]
         if tiny else
-        ["maml.num_tasks=20", "maml.task_chunk=10", "maml.num_episodes=10",
+        [f"maml.num_tasks={tasks}", "maml.task_chunk=10", "maml.num_episodes=10",
          "meta_test.num_tasks=10", "meta_test.num_episodes=10"]) + ["meta_test.num_steps=1"]
 
 
 def main(iterations: int = 20, env: str = "HalfCheetahDir-v0", algo: str = "maml",
-         tiny: bool = False) -> dict:
+         tasks: int = 20, tiny: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as runs:
         result = train(load_config(None, [
             f"env={env}", f"algo={algo}", f"num_iterations={iterations}", f"runs_dir={runs}",
-            *overrides(algo, tiny)]))
+            *overrides(algo, tiny, tasks)]))
     before, after = CURVES[algo]
     tested = result.meta_test_returns  # mean over held-out tasks: before and after adapting
     return {"before": [r[before] for r in result.records],
@@ -62,5 +64,6 @@ if __name__ == "__main__":
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--env", default="HalfCheetahDir-v0")
     parser.add_argument("--algo", choices=sorted(CURVES), default="maml")
+    parser.add_argument("--tasks", type=int, default=20, help="a multiple of 10")
     parser.add_argument("--tiny", action="store_true")
     print(main(**vars(parser.parse_args())))

@@ -13,7 +13,7 @@ from jax.flatten_util import ravel_pytree
 
 import metajax
 from conftest import tiny_algo
-from metajax import optim
+from metajax import optim, task_layout
 from metajax.algorithms.post_adaptation import AUTODIFF
 from metajax.envs.navigation import Navigation2D
 
@@ -128,3 +128,28 @@ def test_surrogate_gradient_through_linearisation_equals_autodiff(overrides):
         np.testing.assert_allclose(loss, expected_loss, rtol=1e-12, atol=1e-15)  # loss ~0
         np.testing.assert_allclose(ravel_pytree(grads)[0], ravel_pytree(expected_grads)[0],
                                    rtol=1e-9, atol=1e-12)
+
+
+def test_chunked_meta_test_equals_one_vmap(monkeypatch):
+    """The meta-test runs in the layout's task chunks (bounded env batches, which MJX needs on
+    a CPU) and gives every task the same returns as one vmap; 5 tasks do not divide into
+    chunks of 2, so they run as one vmap."""
+    from metajax.algorithms import maml as maml_module
+    from metajax.meta_learner import MetaTestPlan
+
+    chunks = []  # the chunk each meta-test traced with
+    monkeypatch.setattr(maml_module, "map_tasks", lambda fn, *xs, chunk: chunks.append(chunk)
+                        or task_layout.map_tasks(fn, *xs, chunk=chunk))
+    with jax.enable_x64(True):
+        config = dict(num_tasks=4, num_episodes=3, inner_lr=0.5)
+        vmapped, chunked = tiny_algo(**config), tiny_algo(**config, task_chunk=2)
+        meta = jax.tree.map(lambda x: x.astype(jnp.float64),
+                            vmapped.init(jax.random.key(0)).meta_params)
+        plan = MetaTestPlan.constant(2, 0.5, 3)
+        for n in (4, 5):
+            tasks = vmapped.env.sample_tasks(jax.random.key(1), n)
+            a, b = (jax.jit(algo.meta_test)(meta, tasks, jax.random.key(2), plan)
+                    for algo in (chunked, vmapped))
+            assert a.shape == (n, 3)
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+    assert chunks == [2, 0, 0, 0]  # chunked 4 tasks; 5 tasks and the vmapped algo: one vmap
