@@ -63,9 +63,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(HERE / "results" / "locomotion_throughput.json"))
     args = parser.parse_args()
-    cases = [(env_id, "mjx") for env_id in ("HalfCheetahVel-v0", "HalfCheetahDir-v0",
-                                            "AntVel-v0", "AntDir-v0", "AntGoal-v0")]
-    cases += [("HalfCheetahVel-v0", "spring"), ("AntVel-v0", "spring")]
+    # one task distribution per robot: the others step the same physics (a task changes only
+    # the reward, a few flops)
+    cases = [(env_id, backend) for backend in ("mjx", "spring")
+             for env_id in ("HalfCheetahVel-v0", "AntVel-v0")]
     rows = []
     for env_id, backend in cases:
         rows.append(brax_steps_per_second(env_id, backend, args.tasks, args.episodes,
