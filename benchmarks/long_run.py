@@ -137,20 +137,21 @@ def plot(runs: list[dict], peer: dict | None, path: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     colors = {"episode": "tab:blue", "step": "tab:red"}
+    late = []
     for r in runs:
         post = np.array([c["post"] for c in r["curve"]])
-        window = min(10, len(post))
-        smooth = np.convolve(post, np.ones(window) / window, mode="valid")
+        window = min(10, len(post))  # a running median: a rare blown-up episode stays out
+        smooth = np.median(np.lib.stride_tricks.sliding_window_view(post, window), axis=1)
+        late += list(smooth[20:])
         ax.plot(np.arange(window, len(post) + 1), smooth, color=colors.get(r["weighting"]),
                 alpha=0.35 + 0.3 * (r["seed"] % 2),
-                label=f"{r['weighting']}, seed {r['seed']} (training, 10-it. mean)")
+                label=f"{r['weighting']}, seed {r['seed']} (training, 10-it. median)")
         its = [t["iteration"] for t in r["tests"]]
         ax.errorbar(its, [t["post"] for t in r["tests"]], [t["post_se"] for t in r["tests"]],
                     fmt="o", color=colors.get(r["weighting"]), capsize=3)
     for i, value in peer_returns(peer).items():
         ax.plot(i, value, "k*", markersize=11,
                 label=f"{peer['name']} (meta-test)" if i == 270 else None)
-    late = [c["post"] for r in runs for c in r["curve"][20:]]
     if late:  # leave out the first iterations' climb from about -90, to show the drift
         ax.set_ylim(bottom=min(late) - 3)
     ax.set_xlabel("meta-iteration")

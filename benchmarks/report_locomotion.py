@@ -15,9 +15,14 @@ RUNS = ("locomotion_halfcheetahdir", "locomotion_halfcheetahdir_promp",
 PUBLISHED = [
     "MAML (Finn et al. 2017), appendix Table 5, HalfCheetahDir at horizon 200, (100, 100) ReLU, "
     "40 tasks x 20 episodes: -50.69 before adaptation, 293.19 after 1 step, 313.48 after 2, "
-    "315.65 after 3 (stated in the text). Per step of a 200-step episode: -0.25 and 1.47.",
-    "MAML Figure 5, HalfCheetahVel at horizon 200: plotted only (we could not read the plot "
-    "here); its caption puts a random policy below -200.",
+    "315.65 after 3 (stated in the text). Per step of a 200-step episode: -0.25 and 1.47; "
+    "the CPU-sized HalfCheetahDir run below gets 0.03 and 1.82 per step of a 100-step one.",
+    "MAML Figure 5, HalfCheetahVel at horizon 200: plotted only, and we could not view the "
+    "plot here. A machine-generated description of it (not checked by eye: low confidence) "
+    "reads MAML at about -130 before adaptation and -70 to -80 after one step, i.e. about "
+    "-0.65 and -0.35 to -0.4 per step; this run ends at -0.64 and -0.35 per step (horizon 100, "
+    "a quarter of the meta-batch, [64, 64] tanh instead of (100, 100) ReLU). The caption puts "
+    "a random policy below -200.",
     "pytorch-maml-rl (issue #29, its author): HalfCheetahVel and HalfCheetahDir 'seem to match "
     "the results from the original paper' after 1000 meta-updates (horizon 200 at that time; "
     "today's configs use 100 and 500 updates); Ant tasks never reproduced there (#25, #45).",
@@ -35,7 +40,7 @@ def locomotion_section(load: Loader) -> list[str]:
         if (run := load(name)) is not None:
             lines += run_lines(run)
     lines += versus_torch_lines(load("locomotion_vs_torch"))
-    lines += scaling_lines(load("scaling_halfcheetah_vel"))
+    lines += scaling_lines(load("scaling_halfcheetah_vel"), load("locomotion_vs_torch"))
     return lines
 
 
@@ -67,10 +72,12 @@ def termination_lines(data: dict | None) -> list[str]:
         "Command: `python benchmarks/locomotion_termination.py`: the share of "
         f"{data['rows'][0]['episodes']} episodes of {data['horizon']} steps that end early "
         "(torso height outside [0.2, 1.0]) under uniform random controls and under a freshly "
-        "initialised MAML policy (N(0, 1) in the policy's [-10, 10] space). With brax's own "
-        "Ant model only the feet touch the floor: a fallen torso sank through it and 15% of "
-        "the initial policy's episodes ended (0% in C MuJoCo); the reference's contacts fix "
-        "that (tested: `test_a_flipped_ant_rests_on_the_floor_as_in_mujoco`).", "",
+        "initialised MAML policy (N(0, 1) in the policy's [-10, 10] space). `brax mjx` runs the "
+        "reference's model (every body geom collides with the floor, RK4, start at `qpos0`). "
+        "The last rows are the same measurement on brax's own Ant model, as shipped before: "
+        "only its feet touched the floor, so a fallen torso sank through it and 16% of the "
+        "initial policy's episodes ended, against 0% in C MuJoCo (the flipped-ant test in "
+        "`tests/test_locomotion.py` fails on that model).", "",
         "| actions | physics | terminated | mean length |", "|---|---|---|---|"]
     for r in data["rows"]:
         lines.append(f"| {r['actions']} | {r['physics']} | {100 * r['terminated']:.0f}% | "
@@ -169,21 +176,34 @@ def versus_torch_lines(data: dict | None) -> list[str]:
         f" s; PyTorch warm-up iteration: {data['runs']['pytorch']['warmup_seconds']:.0f} s.", ""]
 
 
-def scaling_lines(data: dict | None) -> list[str]:
+PLAN_COMMAND = ("python benchmarks/scaling.py --config benchmarks/configs/halfcheetah_vel.yaml "
+                "--sizes --chunked --chunk 10 --plan-only 40 200 1000 --chunked-plan-only 1000")
+
+
+def scaling_lines(data: dict | None, measured: dict | None) -> list[str]:
+    """Planned memory per meta-batch size and, where a size was not run, its time planned
+    from the seconds per task measured at the reference meta-batch (the physics, which
+    dominates on a CPU, is linear in the tasks)."""
     if data is None:
         return []
+    per_task = None
+    if measured is not None:
+        per_task = (measured["summary"]["metajax"]["seconds_per_iteration"]
+                    / measured["args"]["tasks"])
     lines = [
         "### Memory and time per task: MAML-TRPO on HalfCheetahVel", "",
-        "Command: `python benchmarks/scaling.py --config benchmarks/configs/halfcheetah_vel.yaml "
-        "...` (the rows' sizes; see the script's docstring). 20 episodes per task and per step, "
-        "100 steps. Memory: what XLA plans for the compiled meta-step (arguments, outputs and "
-        "temporaries); chunked: `maml.task_chunk`, chunks of tasks one after another. Rows "
-        "not run were compiled for their plan only.", "",
-        "| tasks | chunk | compile (s) | s / iteration | s / task | planned memory (GiB) |",
-        "|---|---|---|---|---|---|"]
+        f"Command: `{data.get('command', PLAN_COMMAND)}`: "
+        "20 episodes per task and per step, 100 steps. Memory: what XLA plans for the compiled "
+        "meta-step (arguments, outputs and temporaries); chunked: `maml.task_chunk`, chunks of "
+        "tasks one after another. These plans were compiled before the contact and solver "
+        "changes above, which leave the arrays' sizes alone."
+        + (f" Time: {per_task:.2f} s per task, measured at {measured['args']['tasks']} tasks "
+           "(`locomotion_vs_torch.py`, chunks of 10); larger meta-batches planned linearly "
+           "from it (on a CPU the rollouts are linear in the tasks)." if per_task else ""), "",
+        "| tasks | chunk | compile (s) | planned s / iteration | planned memory (GiB) |",
+        "|---|---|---|---|---|"]
     for r in data["rows"]:
-        timing = (f"{r['seconds']:.1f} | {r['seconds_per_task']:.2f}"
-                  if r["seconds"] is not None else "compiled only | -")
+        planned = f"{per_task * r['tasks']:.0f}" if per_task else "-"
         lines.append(f"| {r['tasks']} | {r['chunk'] or '-'} | {r['compile_seconds']:.0f} | "
-                     f"{timing} | {r['planned_bytes'] / 2**30:.2f} |")
+                     f"{planned} | {r['planned_bytes'] / 2**30:.2f} |")
     return lines + [""]
