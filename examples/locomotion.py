@@ -3,7 +3,7 @@ HalfCheetahDir, where each task is a direction to run in.
 
 - ``--algo maml`` (default): MAML-TRPO with the task axis in chunks (``maml.task_chunk``: small
   per-call physics batches on a CPU); the post-adaptation return pulls away from the
-  pre-adaptation one within about 20 iterations (about 4 minutes on 2 CPU cores).
+  pre-adaptation one within about 20 iterations (about 5 minutes on 2 CPU cores).
 - ``--algo promp``: ProMP, the same meta-batch with its clipped outer objective.
 - ``--algo rl2``: RL^2, a GRU policy trained with PPO over trials of 2 episodes; it adapts in
   its memory, so "before" is a trial's first episode and "after" its second.
