@@ -9,7 +9,8 @@ from typing import Callable
 
 Loader = Callable[[str], "dict | None"]
 RUNS = ("locomotion_halfcheetahdir", "locomotion_halfcheetahdir_promp",
-        "locomotion_halfcheetahdir_rl2", "locomotion_halfcheetahvel")
+        "locomotion_halfcheetahdir_promp_solver1", "locomotion_halfcheetahdir_rl2",
+        "locomotion_halfcheetahvel")
 # published figures, with where they come from (MAML paper: horizon 200, so a return is the
 # sum of 200 rewards; ours: 100)
 PUBLISHED = [
@@ -129,8 +130,9 @@ def run_lines(run: dict) -> list[str]:
             f"{a['tasks']} tasks x {a['episodes']} episodes of 100 steps per meta-iteration, "
             "one inner step of 0.1, [64, 64] tanh (the pytorch-maml-rl reference has 40 x 20 and "
             "500 iterations)")
+    solver = " (1 solver iteration)" if "1 iteration" in run.get("physics_note", "") else ""
     lines = [
-        f"### {names.get(algo, algo)} on {run['env']}, CPU-sized", "",
+        f"### {names.get(algo, algo)} on {run['env']}, CPU-sized{solver}", "",
         f"Command: `{command}` ({run['device']}, physics `{run['backend']}`): {size}.", "",
         f"| | {before} | {after} |", "|---|---|---|",
         f"| training, first 10 iterations | {mean(pre[:10]):.1f} | {mean(post[:10]):.1f} |",
