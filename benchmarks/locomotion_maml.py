@@ -27,9 +27,7 @@ from metajax.config import build_algorithm, load_config
 from metajax.train import train
 
 HERE = Path(__file__).parent
-# the training metrics that say how a learner does before and after adapting to a task
-CURVES = {"rl2": ("first_episode_return", "last_episode_return")}
-MAML_CURVE = ("pre_return", "post_return")
+MAML_CURVE = ("pre_return", "post_return")  # for results files written before "curve"
 
 
 def time_split(config, repeats: int = 3) -> dict:
@@ -76,7 +74,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as runs:
         result = train(load_config(args.config, overrides + [f"runs_dir={runs}", "run_name=run"]))
         tested = json.loads((result.run_dir / "meta_test.json").read_text())
-    before, after = CURVES.get(algo, MAML_CURVE)
+    before, after = build_algorithm(config).score_names  # the learner's own two curves
     steps = (args.tasks * config.rl2.trial_episodes * 100 if algo == "rl2"  # one trial each
              else args.tasks * args.episodes * 100 * 2)  # pre- and post-adaptation episodes
     data = {

@@ -17,12 +17,10 @@ Each run then meta-tests on held-out tasks. Needs ``pip install 'metajax[brax]'`
 import argparse
 import tempfile
 
-from metajax.config import load_config
+from metajax.config import build_algorithm, load_config
 from metajax.train import train
 
-# the curve each learner reports before and after adapting to a task
-CURVES = {"maml": ("pre_return", "post_return"), "promp": ("pre_return", "post_return"),
-          "rl2": ("first_episode_return", "last_episode_return")}
+ALGOS = ("maml", "promp", "rl2")
 
 
 def overrides(algo: str, tiny: bool, tasks: int) -> list[str]:
@@ -47,10 +45,12 @@ def overrides(algo: str, tiny: bool, tasks: int) -> list[str]:
 def main(iterations: int = 20, env: str = "HalfCheetahDir-v0", algo: str = "maml",
          tasks: int = 20, tiny: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as runs:
-        result = train(load_config(None, [
+        config = load_config(None, [
             f"env={env}", f"algo={algo}", f"num_iterations={iterations}", f"runs_dir={runs}",
-            *overrides(algo, tiny, tasks)]))
-    before, after = CURVES[algo]
+            *overrides(algo, tiny, tasks)])
+        result = train(config)
+    # the learner's own curves before and after adapting (RL^2: a trial's first and last episode)
+    before, after = build_algorithm(config).score_names
     tested = result.meta_test_returns  # mean over held-out tasks: before and after adapting
     return {"before": [r[before] for r in result.records],
             "after": [r[after] for r in result.records],
@@ -63,7 +63,7 @@ if __name__ == "__main__":
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--env", default="HalfCheetahDir-v0")
-    parser.add_argument("--algo", choices=sorted(CURVES), default="maml")
+    parser.add_argument("--algo", choices=ALGOS, default="maml")
     parser.add_argument("--tasks", type=int, default=20, help="a multiple of 10")
     parser.add_argument("--tiny", action="store_true")
     print(main(**vars(parser.parse_args())))

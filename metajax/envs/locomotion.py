@@ -35,10 +35,11 @@ What differs from mujoco-py, and why:
   the contact margin 0.01 and the RK4 integrator; every episode starts from the model's
   ``qpos0`` plus the reference's reset noise, ``q += U[-0.1, 0.1]``, ``qd = 0.1 N(0, 1)``.
   ``mjx`` is MuJoCo itself (MJX) with the Newton solver at 2 iterations and 4 line-search
-  iterations (at 1, MuJoCo Playground's locomotion setting, HalfCheetah blew up now and then). ``"spring"`` and ``"positional"``
-  are brax's approximate pipelines on brax's own models: brax changes their gear ratios and
-  timestep, so their dynamics differ from MuJoCo's and from each other (fine for tests and
-  quick runs; fidelity against the papers needs ``"mjx"`` or ``"generalized"``).
+  iterations (at 1, MuJoCo Playground's locomotion setting, HalfCheetah blew up now and
+  then). ``"spring"`` and ``"positional"`` are brax's approximate pipelines on brax's own
+  models: brax changes their gear ratios and timestep, so their dynamics differ from MuJoCo's
+  and from each other (fine for tests and quick runs; fidelity against the papers needs
+  ``"mjx"`` or ``"generalized"``).
 """
 
 from __future__ import annotations
