@@ -1,5 +1,8 @@
 """Returns, GAE, normalisation and the linear feature baseline against NumPy references."""
 
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -87,3 +90,28 @@ def test_linear_baseline_escalates_ridge_and_falls_back_to_zero():
         np.testing.assert_allclose(jnp.sum(weights), 4.5, rtol=1e-4)
         nan_returns = returns.at[0, 0].set(jnp.nan)
         np.testing.assert_array_equal(baselines.fit(feats, nan_returns, valid), 0.0)
+
+
+FITS_AT_ONCE = """
+import jax, jax.numpy as jnp
+from metajax import baselines
+tasks, fits = 240, 8  # 8 independent batched fits: more than a small CPU's pool threads
+keys = jax.random.split(jax.random.key(0), fits)
+feats = [jax.random.normal(k, (tasks, 4, 25, 40)) for k in keys]
+returns, valid = jnp.ones((tasks, 4, 25)), jnp.ones((tasks, 4, 25))
+fit_all = jax.jit(lambda fs: sum(jnp.sum(jax.vmap(baselines.fit)(f, returns, valid))
+                                 for f in fs))
+for _ in range(40):
+    jax.block_until_ready(fit_all(feats))
+print("done")
+"""
+
+
+def test_independent_baseline_fits_in_one_program_do_not_hang():
+    """Batched LAPACK solves running at once deadlock XLA:CPU (every pool thread waits for
+    parts of its batch queued behind the others): with ``jnp.linalg.solve`` in ``fit`` this
+    program hangs on a 2-core machine within a few calls."""
+    result = subprocess.run([sys.executable, "-c", FITS_AT_ONCE], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("done")

@@ -55,3 +55,20 @@ def test_reptile_moves_towards_the_mean_adapted_params():
     new, state, _ = outer.reptile(0.5).update(outer.MetaObjective(None, adapted), (), meta)
     np.testing.assert_allclose(new["params"]["w"], [1.0, 1.0, 1.0])
     assert state == () and new["inner"] == ()
+
+
+def test_promp_reports_its_kls_and_clip_fraction():
+    """ProMP's diagnostics are zero at the params that sampled (old and new policies agree)
+    and positive after its update moved them, with the clip fraction a fraction."""
+    algo = tiny_algo(estimator="lvc", outer="promp", outer_lr=1e-2, promp_steps=3)
+    state = algo.init(jax.random.key(0))
+    train, valid, _, post_returns, adapted = algo.sample_meta_batch(state.meta_params,
+                                                                    jax.random.key(1))
+    objective = algo.meta_objective(train, valid, post_returns, adapted)
+    _, at_start = objective.clipped_loss(state.meta_params)(state.meta_params)
+    for name in ("inner_kl", "outer_kl", "clip_fraction"):
+        np.testing.assert_allclose(float(at_start[name]), 0.0, atol=1e-6)
+    _, _, metrics = algo.outer.update(objective, state.opt_state, state.meta_params)
+    assert float(metrics["inner_kl"]) > 0.0 and float(metrics["outer_kl"]) > 0.0
+    assert 0.0 <= float(metrics["clip_fraction"]) <= 1.0
+    assert float(metrics["loss_after"]) < float(metrics["loss_before"])

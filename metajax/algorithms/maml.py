@@ -191,20 +191,28 @@ class MAML:
     def promp_loss(self, meta, train: Batch, valid: Batch, old_post, old_pre, post_returns):
         """ProMP's objective (Rothfuss et al. 2019): the adapted policy's PPO-clip surrogate,
         plus ``kl_coef`` times the pre-update policy's KL to the one that sampled, plus
-        E-MAML's term if ``exploration``."""
+        E-MAML's term if ``exploration``. Returns it with what ProMP logs: that pre-update KL
+        (``inner_kl``), the adapted policies' KL to the ones that sampled (``outer_kl``) and
+        the fraction of clipped ratios (``clip_fraction``), each a mean over tasks."""
         c, dist = self.config, self.policy.distribution
 
         def per_task(tr, va, old, old0):
             new = self.policy.apply(self.adapt_on_batches(meta, tr), va.obs)
-            surrogate = ppo_clip_loss(dist.log_prob(new, va.action),
-                                      dist.log_prob(old, va.action), va.advantage, c.clip_eps,
+            log_prob, old_log_prob = dist.log_prob(new, va.action), dist.log_prob(old, va.action)
+            surrogate = ppo_clip_loss(log_prob, old_log_prob, va.advantage, c.clip_eps,
                                       va.weight)
+            clipped = jnp.abs(jnp.exp(log_prob - old_log_prob) - 1.0) > c.clip_eps
             pre = self.policy.apply(self._start(meta), tr.obs[0])
-            return surrogate, weighted_mean(dist.kl(old0, pre), tr.weight[0])
+            return (surrogate, weighted_mean(dist.kl(old0, pre), tr.weight[0]),
+                    weighted_mean(dist.kl(old, new), va.weight),
+                    weighted_mean(clipped.astype(log_prob.dtype), va.weight))
 
-        surrogate, kl = self.layout.map(per_task, train, valid, old_post, old_pre)
-        return (jnp.mean(surrogate) + c.kl_coef * jnp.mean(kl)
+        surrogate, kl, outer_kl, clip_fraction = self.layout.map(
+            per_task, train, valid, old_post, old_pre)
+        loss = (jnp.mean(surrogate) + c.kl_coef * jnp.mean(kl)
                 + self.exploration_loss(meta, train, post_returns))
+        return loss, {"inner_kl": jnp.mean(kl), "outer_kl": jnp.mean(outer_kl),
+                      "clip_fraction": jnp.mean(clip_fraction)}
 
     def meta_objective(self, train: Batch, valid: Batch, post_returns, adapted) -> MetaObjective:
         """What the outer rule may use at this meta-iteration (:mod:`outer`): the MAML

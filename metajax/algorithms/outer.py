@@ -60,13 +60,14 @@ class MetaObjective(NamedTuple):
     - ``adapted``: every task's adapted params, ``[tasks, ...]``.
     - ``trust_region(meta)``: a :class:`TrustRegion` (None where there is no policy: regression).
     - ``clipped_loss(meta)``: ProMP's objective as a function of the meta-params, its old
-      policies taken at ``meta`` (None where there is no policy).
+      policies taken at ``meta``, returning ``(loss, diagnostics)`` (None where there is no
+      policy).
     """
 
     loss: Callable[[PyTree], jax.Array]
     adapted: PyTree
     trust_region: Callable[[PyTree], TrustRegion] | None = None
-    clipped_loss: Callable[[PyTree], Callable[[PyTree], jax.Array]] | None = None
+    clipped_loss: Callable[[PyTree], Callable[[PyTree], tuple[jax.Array, Metrics]]] | None = None
 
 
 class OuterRule(NamedTuple):
@@ -114,7 +115,8 @@ def trpo(max_kl: float, cg_iters: int = 10, cg_damping: float = 1e-5, ls_max_ste
 
 def promp(optimizer: optax.GradientTransformation, steps: int) -> OuterRule:
     """ProMP's outer loop (Rothfuss et al. 2019): ``steps`` optimiser steps on its clipped
-    objective, whose old policies stay those of the meta-params the update started from."""
+    objective, whose old policies stay those of the meta-params the update started from. Its
+    metrics: the loss before and after, and the objective's diagnostics after the update."""
 
     def update(objective: MetaObjective, state, meta):
         if objective.clipped_loss is None:
@@ -123,12 +125,13 @@ def promp(optimizer: optax.GradientTransformation, steps: int) -> OuterRule:
 
         def one_step(carry, _):
             meta, state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(meta)
+            (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(meta)
             updates, state = optimizer.update(grads, state, meta)
             return (optax.apply_updates(meta, updates), state), loss
 
         (meta, state), losses = jax.lax.scan(one_step, (meta, state), None, length=steps)
-        return meta, state, {"loss_before": losses[0], "loss_after": loss_fn(meta)}
+        loss_after, diagnostics = loss_fn(meta)
+        return meta, state, {"loss_before": losses[0], "loss_after": loss_after, **diagnostics}
 
     return OuterRule(optimizer.init, update)
 
