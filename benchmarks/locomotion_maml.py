@@ -3,11 +3,13 @@ MAML family (``--set algo=promp maml.outer=promp``) or RL^2 (``--config
 benchmarks/configs/halfcheetah_dir_rl2.yaml``). Records the return before and after adapting
 over meta-training (MAML family: pre- and post-adaptation; RL^2: a trial's first and last
 episode), a meta-test on held-out tasks and, for the MAML family, where a meta-iteration's time
-goes (sampling the meta-batch, i.e. physics plus policy, against the whole step). Writes
-``results/locomotion_<env>[_<algo>].json`` and a plot.
+goes (sampling the meta-batch, i.e. physics plus policy, against the whole step), and every
+other numeric metric the learner logs per iteration (``metrics``: ProMP's KLs and clip
+fraction, TRPO's step). Writes ``results/locomotion_<env>[_<algo>][_<tag>].json`` and a plot.
 
     python benchmarks/locomotion_maml.py [--env HalfCheetahDir-v0] [--tasks 20]
         [--episodes 10] [--iterations 100] [--chunk 10] [--config FILE] [--set KEY=VALUE ...]
+        [--tag NAME]
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def main() -> None:
     parser.add_argument("--config", default=None, help="a config file (RL^2: its own)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="more config overrides, e.g. algo=promp maml.outer=promp")
+    parser.add_argument("--tag", default="", help="a suffix for the results' file names")
     args = parser.parse_args()
     common = [f"env={args.env}", f"env_kwargs={{backend: {args.backend}}}",
               f"num_iterations={args.iterations}", f"checkpoint_every={args.iterations}",
@@ -85,13 +88,16 @@ def main() -> None:
         "args": vars(args), "overrides": overrides, "curve": [before, after],
         "pre_return": [r[before] for r in result.records],
         "post_return": [r[after] for r in result.records],
+        "metrics": {k: [float(r[k]) for r in result.records] for k in result.records[0]
+                    if k not in (before, after) and isinstance(result.records[0][k], (int, float))},
         "meta_test_pre": tested["returns"][0], "meta_test_post": tested["returns"][-1],
         "meta_test_se": [tested["standard_errors"][0], tested["standard_errors"][-1]],
         "compile_seconds": result.compile_seconds,
         "seconds_per_iteration": result.seconds_per_iteration, **split,
         "env_steps_per_iteration": steps,
     }
-    name = args.env.split("-")[0].lower() + ("" if config.algo == "maml" else f"_{config.algo}")
+    name = (args.env.split("-")[0].lower() + ("" if config.algo == "maml" else f"_{config.algo}")
+            + (f"_{args.tag}" if args.tag else ""))
     out = HERE / "results" / f"locomotion_{name}.json"
     data["plot"] = f"results/{out.with_suffix('.png').name}"
     out.write_text(json.dumps(data, indent=1))

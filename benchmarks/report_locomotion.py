@@ -1,6 +1,6 @@
 """RESULTS.md's locomotion section, from the ``results/`` files of the locomotion benchmarks
 (imported by report.py): throughput, Ant's termination against C MuJoCo, the long MAML-TRPO
-run on HalfCheetahVel beside the published figures, the CPU-sized runs of MAML-TRPO, ProMP and
+runs on HalfCheetahVel and HalfCheetahDir beside the published figures, the CPU-sized runs of MAML-TRPO, ProMP and
 RL^2, the comparison with PyTorch on C MuJoCo, and memory and time per task."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Callable
 
 Loader = Callable[[str], "dict | None"]
-RUNS = ("locomotion_halfcheetahdir", "locomotion_halfcheetahdir_promp",
+LONG_RUNS = ("long_run_halfcheetah_vel", "long_run_halfcheetah_dir")
+RUNS = ("locomotion_halfcheetahdir", "locomotion_halfcheetahdir_promp_diagnostics",
         "locomotion_halfcheetahdir_promp_solver1", "locomotion_halfcheetahdir_rl2",
         "locomotion_halfcheetahvel")
 # published figures, with where they come from (MAML paper: horizon 200, so a return is the
@@ -17,7 +18,8 @@ PUBLISHED = [
     "MAML (Finn et al. 2017), appendix Table 5, HalfCheetahDir at horizon 200, (100, 100) ReLU, "
     "40 tasks x 20 episodes: -50.69 before adaptation, 293.19 after 1 step, 313.48 after 2, "
     "315.65 after 3 (stated in the text). Per step of a 200-step episode: -0.25 and 1.47; "
-    "the CPU-sized HalfCheetahDir run below gets 0.03 and 1.82 per step of a 100-step one.",
+    "the whole HalfCheetahDir run above gets 0.01 and 2.38 per step of a 100-step episode "
+    "after 500 iterations (0.03 and 1.82 for the 100-iteration run below).",
     "MAML Figure 5, HalfCheetahVel at horizon 200: plotted only, and we could not view the "
     "plot here. A machine-generated description of it (not checked by eye: low confidence) "
     "reads MAML at about -130 before adaptation and -70 to -80 after one step, i.e. about "
@@ -36,7 +38,10 @@ def locomotion_section(load: Loader) -> list[str]:
     lines = ["## Locomotion on brax: HalfCheetah and Ant task distributions", ""]
     lines += throughput_lines(load("locomotion_throughput"))
     lines += termination_lines(load("locomotion_termination"))
-    lines += fidelity_lines(load("long_run_halfcheetah_vel"))
+    for name in LONG_RUNS:
+        lines += fidelity_lines(load(name), name)
+    lines += ["Published figures to set beside these (none is at this budget and horizon):",
+              ""] + [f"- {p}" for p in PUBLISHED] + [""]
     for name in RUNS:
         if (run := load(name)) is not None:
             lines += run_lines(run)
@@ -86,15 +91,18 @@ def termination_lines(data: dict | None) -> list[str]:
     return lines + [""]
 
 
-def fidelity_lines(data: dict | None) -> list[str]:
+def fidelity_lines(data: dict | None, name: str) -> list[str]:
     if data is None:
         return []
     run = data["runs"][0]
     p = run["protocol"]
+    config = data["config"]
+    env = {"long_run_halfcheetah_vel": "HalfCheetahVel", "long_run_halfcheetah_dir":
+           "HalfCheetahDir"}[name]
     lines = [
-        "### Fidelity: MAML-TRPO on HalfCheetahVel over a whole run", "",
+        f"### Fidelity: MAML-TRPO on {env} over a whole run", "",
         f"Command: `{data['commands'][0]}` ({data['device']}). The reference's settings "
-        f"(`benchmarks/configs/halfcheetah_vel.yaml`) at a CPU-sized meta-batch "
+        f"(`{config}`) at a CPU-sized meta-batch "
         f"({' '.join(data['overrides'])}: a quarter of the reference's 40 x 20 env steps), for "
         f"{run['iterations']} meta-iterations, the reference's count. Meta-test on "
         f"{p['tasks']} held-out tasks: the mean return (100 steps) before and after one step "
@@ -108,10 +116,8 @@ def fidelity_lines(data: dict | None) -> list[str]:
     verdict = data["verdicts"][0]
     lines += ["", f"Keeps improving (no meta-test after 100 iterations worse than the best "
               f"earlier one by more than 2 s.e.): **{'yes' if verdict['keeps_improving'] else 'no'}**"
-              f". {run['seconds_per_iteration']:.1f} s per iteration (median, shared machine).",
-              "", "Published figures to set beside these (none is at this budget and horizon):",
-              ""] + [f"- {p}" for p in PUBLISHED]
-    return lines + ["", "![MAML-TRPO on HalfCheetahVel](results/long_run_halfcheetah_vel.png)", ""]
+              f". {run['seconds_per_iteration']:.1f} s per iteration (median, shared machine)."]
+    return lines + ["", f"![MAML-TRPO on {env}](results/{name}.png)", ""]
 
 
 def run_lines(run: dict) -> list[str]:
@@ -148,7 +154,24 @@ def run_lines(run: dict) -> list[str]:
                    f"{run['sample_seconds']:.1f} s of a {run['step_seconds']:.1f} s step "
                    f"({100 * run['sample_seconds'] / run['step_seconds']:.0f}%)")
     note = [run["physics_note"], ""] if "physics_note" in run else []
-    return lines + [timing + ".", ""] + note + [f"![{algo} on {run['env']}]({run['plot']})", ""]
+    return (lines + [timing + ".", ""] + note + promp_lines(run)
+            + [f"![{algo} on {run['env']}]({run['plot']})", ""])
+
+
+def promp_lines(run: dict) -> list[str]:
+    """What ProMP's own diagnostics say of its updates (runs that recorded them)."""
+    m = run.get("metrics", {})
+    if "outer_kl" not in m:
+        return []
+    kl = sorted(m["outer_kl"])
+    big = [i + 1 for i, x in enumerate(m["outer_kl"]) if x > 0.5]
+    worse = sum(a > b for a, b in zip(m["loss_after"], m["loss_before"]))
+    return [f"ProMP's diagnostics per update (its {len(kl)} outer steps of "
+            "5 Adam steps each): the adapted policies' KL to the ones that sampled "
+            f"(`outer_kl`) has median {kl[len(kl) // 2]:.3f} (TRPO's trust region: 0.01) and "
+            f"exceeds 0.5 at iterations {', '.join(map(str, big)) or 'none'}, where up to "
+            f"{100 * max(m['clip_fraction']):.0f}% of the ratios are clipped; in {worse} of "
+            f"{len(kl)} updates the clipped objective ends worse than it started.", ""]
 
 
 def versus_torch_lines(data: dict | None) -> list[str]:
@@ -158,13 +181,17 @@ def versus_torch_lines(data: dict | None) -> list[str]:
     lines = [
         "### MAML-TRPO on HalfCheetahVel: metajax beside PyTorch on C MuJoCo", "",
         f"Command: `python benchmarks/locomotion_vs_torch.py --tasks {a['tasks']} --episodes "
-        f"{a['episodes']} --iterations {a['iterations']} --chunk {a['chunk']}` "
+        f"{a['episodes']} --iterations {a['iterations']} --chunk {a['chunk']}"
+        + (f" --groups {a['groups']}" if a.get("groups", 1) > 1 else "")
+        + (f" --layouts {' '.join(a['layouts'])}" if a.get("layouts") else "") + "` "
         f"({data['device']}, jax {data['jax']}, torch {data['torch']}), side by side in one "
         f"run: {data['env_steps_per_iteration']:,} env steps per meta-iteration. PyTorch: "
         "`benchmarks/torch_baselines/maml_trpo.py` on Gymnasium's `HalfCheetah-v5` with the "
         "same reward wrapper (`torch_baselines/locomotion.py`). Physics: the two rollouts of "
         "every episode (simulation and the policy's actions); learning: the rest (baselines, "
-        "advantages, the inner step, meta-gradient, CG, line search). Medians; metajax's "
+        "advantages, the inner step, meta-gradient, CG, line search). PyTorch's learning is "
+        "its iteration less its sampling; metajax's is timed directly, one compiled function "
+        "doing everything but the rollouts on their trajectories. Medians; metajax's "
         "compile time apart, PyTorch's first iteration apart.", "",
         "| | s / iteration | physics (s) | learning (s) | env steps / s |", "|---|---|---|---|---|"]
     for name, r in data["summary"].items():
@@ -175,7 +202,34 @@ def versus_torch_lines(data: dict | None) -> list[str]:
         "", f"PyTorch / metajax: whole iteration **{ratio['seconds_per_iteration']:.2f}x**, "
         f"physics {ratio['physics_seconds']:.2f}x, learning **{ratio['learning_seconds']:.1f}x** "
         f"(target: at least 3x). metajax compile: {data['runs']['metajax']['compile_seconds']:.0f}"
-        f" s; PyTorch warm-up iteration: {data['runs']['pytorch']['warmup_seconds']:.0f} s.", ""]
+        f" s; PyTorch warm-up iteration: {data['runs']['pytorch']['warmup_seconds']:.0f} s.", ""
+    ] + layout_lines(data)
+
+
+def layout_lines(data: dict) -> list[str]:
+    """metajax's learning part under other task layouts, timed on the same trajectories."""
+    layouts = data.get("learning_by_layout")
+    if not layouts:
+        return []
+    torch_learning = data["summary"]["pytorch"]["learning_seconds"]
+    args = data["args"]
+    layout = f"`maml.task_chunk={args['chunk']}`" + (
+        f" and `maml.task_groups={args['groups']}`" if args.get("groups", 1) > 1 else "")
+    lines = ["metajax's learning part by task layout (`--layouts`; the training's layout is "
+             f"{layout}), on the same trajectories, interleaved:", "",
+             "| layout | learning (s) | PyTorch / metajax | compile (s) |", "|---|---|---|---|"]
+    for name, seconds in layouts.items():
+        compile_s = data["runs"]["metajax"]["layouts"][name]["compile_seconds"]
+        lines.append(f"| {name} | {seconds:.2f} | {torch_learning / seconds:.2f}x | "
+                     f"{compile_s:.0f} |")
+    if earlier := data.get("earlier_run"):
+        torch_s = earlier["pytorch_learning_seconds"]
+        lines += ["", f"An earlier run the same day (`{earlier['command']}`) timed PyTorch's "
+                  f"learning at {torch_s:.2f} s and metajax's at " + ", ".join(
+                      f"{s:.2f} s ({name}, {torch_s / s:.1f}x)"
+                      for name, s in earlier["metajax_learning_seconds"].items())
+                  + ": on this shared machine the ratio moves by about a quarter between runs."]
+    return lines + [""]
 
 
 PLAN_COMMAND = ("python benchmarks/scaling.py --config benchmarks/configs/halfcheetah_vel.yaml "

@@ -72,7 +72,9 @@ def join(outputs: list) -> Any:
 
 class TaskLayout(NamedTuple):
     """A task-axis layout as a value (a performance option of the MAML family): ``groups``
-    concurrent groups or ``chunk``-task rematerialised chunks (0: one vmap)."""
+    concurrent groups or ``chunk``-task rematerialised chunks (0: one vmap). Its functions
+    use the chunks where both are set; MAML then runs its rollouts in the chunks and its
+    learning in the groups (:attr:`~metajax.algorithms.maml.MAML.learning_layout`)."""
 
     groups: int = 1
     chunk: int = 0

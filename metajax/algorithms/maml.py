@@ -69,6 +69,12 @@ class MAML:
                              "several devices the mesh already splits it (use task_groups=1)")
 
     @property
+    def learning_layout(self) -> TaskLayout:
+        """The task layout of the post-adaptation objective: the layout itself, or its groups
+        alone where it has both groups and chunks (the chunks then bound only the rollouts)."""
+        return TaskLayout(self.layout.groups) if self.layout.groups > 1 else self.layout
+
+    @property
     def outer(self) -> OuterRule:
         return self.outer_rule or self.config.make_outer_rule()
 
@@ -160,7 +166,8 @@ class MAML:
     def post_adaptation(self, train: Batch, valid: Batch) -> PostAdaptationPolicy:
         """Every task's adapted policy on ``valid`` as a function of the meta-params (the
         distributions, the TRPO surrogate, its linearisation and Fisher-vector products)."""
-        return PostAdaptationPolicy(self.policy, self.adaptation, train, valid, self.layout,
+        return PostAdaptationPolicy(self.policy, self.adaptation, train, valid,
+                                    self.learning_layout,
                                     self.linearization)
 
     def meta_loss(self, meta, train: Batch, valid: Batch, post_returns=None) -> jax.Array:
@@ -177,7 +184,7 @@ class MAML:
 
         These are :meth:`sample_meta_batch`'s first, second and fourth outputs."""
         per_task = lambda tr, va: vpg_loss(self.policy, self.adapt_on_batches(meta, tr), va)
-        loss = jnp.mean(self.layout.map(per_task, train, valid))
+        loss = jnp.mean(self.learning_layout.map(per_task, train, valid))
         return loss + self.exploration_loss(meta, train, post_returns)
 
     def exploration_loss(self, meta, train: Batch, post_returns) -> jax.Array:
@@ -207,7 +214,7 @@ class MAML:
                     weighted_mean(dist.kl(old, new), va.weight),
                     weighted_mean(clipped.astype(log_prob.dtype), va.weight))
 
-        surrogate, kl, outer_kl, clip_fraction = self.layout.map(
+        surrogate, kl, outer_kl, clip_fraction = self.learning_layout.map(
             per_task, train, valid, old_post, old_pre)
         loss = (jnp.mean(surrogate) + c.kl_coef * jnp.mean(kl)
                 + self.exploration_loss(meta, train, post_returns))

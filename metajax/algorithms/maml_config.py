@@ -57,7 +57,10 @@ class MAMLConfig:
     clip_eps: float = 0.3
     kl_coef: float = 5e-4
     task_chunk: int = 0  # 0: one vmap over all tasks; n: lax.map over chunks of n (memory)
-    task_groups: int = 1  # n: the post-adaptation objective as n concurrent vmapped groups
+    # n: the post-adaptation objective as n concurrent vmapped groups (CPU speed); with
+    # task_chunk too, the chunks bound the rollouts (env batch per call) and the groups lay out
+    # the learning
+    task_groups: int = 1
 
     def __post_init__(self):
         for name in ("num_tasks", "num_episodes", "inner_steps", "cg_iters", "ls_max_steps",
@@ -79,9 +82,6 @@ class MAMLConfig:
         if self.num_tasks % self.task_groups:
             raise ValueError(f"task_groups ({self.task_groups}) must divide num_tasks "
                              f"({self.num_tasks})")
-        if self.task_groups > 1 and self.task_chunk:
-            raise ValueError("task_groups and task_chunk exclude each other: groups run "
-                             "concurrently for speed, chunks one after another for memory")
         for name in ("inner_lr", "outer_lr", "max_kl"):
             checks.positive(name, getattr(self, name))
         checks.in_interval("gamma", self.gamma, 0.0, 1.0)
