@@ -15,10 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_the_site_builds_strictly(tmp_path):
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+    # not --quiet: it hides the warnings that --strict turns into a failure
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
                              "-d", str(tmp_path / "site")], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stderr, result.stderr
     assert (tmp_path / "site" / "reference" / "meta_learner" / "index.html").is_file()
 
 

@@ -170,7 +170,8 @@ class MAML:
                                     self.learning_layout,
                                     self.linearization)
 
-    def meta_loss(self, meta, train: Batch, valid: Batch, post_returns=None) -> jax.Array:
+    def meta_loss(self, meta: dict, train: Batch, valid: Batch,
+                  post_returns: jax.Array | None = None) -> jax.Array:
         """Mean over tasks of the post-adaptation VPG loss (its gradient is the MAML
         meta-gradient, trajectories held fixed), plus E-MAML's term if ``exploration``.
 
