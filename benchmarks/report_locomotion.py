@@ -10,6 +10,7 @@ from typing import Callable
 Loader = Callable[[str], "dict | None"]
 LONG_RUNS = ("long_run_halfcheetah_vel", "long_run_halfcheetah_dir")
 RUNS = ("locomotion_halfcheetahdir", "locomotion_halfcheetahdir_promp_diagnostics",
+        "locomotion_halfcheetahdir_promp_lr3e-4",
         "locomotion_halfcheetahdir_promp_solver1", "locomotion_halfcheetahdir_rl2",
         "locomotion_halfcheetahvel")
 # published figures, with where they come from (MAML paper: horizon 200, so a return is the
@@ -138,7 +139,9 @@ def run_lines(run: dict) -> list[str]:
             "500 iterations)")
     solver = " (1 solver iteration)" if "1 iteration" in run.get("physics_note", "") else ""
     lines = [
-        f"### {names.get(algo, algo)} on {run['env']}, CPU-sized{solver}", "",
+        f"### {names.get(algo, algo)} on {run['env']}, CPU-sized{solver}"
+        + (f" ({', '.join(a['set'][2:])})" if algo == "promp" and len(a.get("set", [])) > 2
+           else ""), "",
         f"Command: `{command}` ({run['device']}, physics `{run['backend']}`): {size}.", "",
         f"| | {before} | {after} |", "|---|---|---|",
         f"| training, first 10 iterations | {mean(pre[:10]):.1f} | {mean(post[:10]):.1f} |",
