@@ -172,9 +172,10 @@ def promp_lines(run: dict) -> list[str]:
     return [f"ProMP's diagnostics per update (its {len(kl)} outer steps of "
             "5 Adam steps each): the adapted policies' KL to the ones that sampled "
             f"(`outer_kl`) has median {kl[len(kl) // 2]:.3f} (TRPO's trust region: 0.01) and "
-            f"exceeds 0.5 at iterations {', '.join(map(str, big)) or 'none'}, where up to "
-            f"{100 * max(m['clip_fraction']):.0f}% of the ratios are clipped; in {worse} of "
-            f"{len(kl)} updates the clipped objective ends worse than it started.", ""]
+            + (f"exceeds 0.5 at iterations {', '.join(map(str, big))}" if big else
+               "never exceeds 0.5") + f" (largest {kl[-1]:.3f}); at most "
+            f"{100 * max(m['clip_fraction']):.0f}% of the ratios are clipped in an update; in "
+            f"{worse} of {len(kl)} updates the clipped objective ends worse than it started.", ""]
 
 
 def versus_torch_lines(data: dict | None) -> list[str]:
