@@ -94,7 +94,6 @@ INCOMPATIBLE = [
     ["devices=3"],
     ["maml.task_chunk=7"],
     ["maml.task_groups=3"],
-    ["maml.task_groups=2", "maml.task_chunk=2"],
 ]
 
 
