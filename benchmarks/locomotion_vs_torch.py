@@ -37,7 +37,6 @@ import jax.numpy as jnp
 import torch
 
 from metajax.config import build_algorithm, load_config
-from metajax.batch import make_batch
 from metajax.rollouts import rollout
 from metajax.task_layout import TaskLayout
 from torch_baselines import locomotion, maml_trpo  # benchmarks/ is this script's import root
@@ -64,9 +63,7 @@ def parse_layout(text: str) -> TaskLayout:
 def learning_function(algo, tasks: int):
     """Everything of a meta-iteration but the rollouts, on given trajectories: both batches'
     baselines and advantages, the inner step, the meta-gradient, CG and the line search."""
-    c = algo.config
-    batch = lambda t: make_batch(t, c.gamma, c.gae_lambda, c.normalize_advantages,
-                                 c.baseline_reg, c.loss_weighting)
+    batch = algo._batch  # the training's own advantages and baseline fit
 
     def learn(state, pre, post):
         train = jax.tree.map(lambda x: x[:, None], jax.vmap(batch)(pre))  # one inner step
