@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Callable
 
 Loader = Callable[[str], "dict | None"]
-LONG_RUNS = ("long_run_halfcheetah_vel", "long_run_halfcheetah_dir")
+LONG_RUN_ENVS = {"long_run_halfcheetah_vel": "HalfCheetahVel",
+                 "long_run_halfcheetah_dir": "HalfCheetahDir"}
 RUNS = ("locomotion_halfcheetahdir", "locomotion_halfcheetahdir_promp_diagnostics",
         "locomotion_halfcheetahdir_promp_lr3e-4",
         "locomotion_halfcheetahdir_promp_solver1", "locomotion_halfcheetahdir_rl2",
-        "locomotion_halfcheetahvel")
+        "locomotion_halfcheetahvel", "locomotion_antdir", "locomotion_antdir_spring",
+        "locomotion_antvel_spring", "locomotion_antgoal_spring")
 # published figures, with where they come from (MAML paper: horizon 200, so a return is the
 # sum of 200 rewards; ours: 100)
 PUBLISHED = [
@@ -39,13 +41,15 @@ def locomotion_section(load: Loader) -> list[str]:
     lines = ["## Locomotion on brax: HalfCheetah and Ant task distributions", ""]
     lines += throughput_lines(load("locomotion_throughput"))
     lines += termination_lines(load("locomotion_termination"))
-    for name in LONG_RUNS:
-        lines += fidelity_lines(load(name), name)
+    long_runs = {name: data for name in LONG_RUN_ENVS if (data := load(name)) is not None}
+    for name, data in long_runs.items():
+        lines += fidelity_lines(data, name)
     lines += ["Published figures to set beside these (none is at this budget and horizon):",
               ""] + [f"- {p}" for p in PUBLISHED] + [""]
-    for name in RUNS:
-        if (run := load(name)) is not None:
-            lines += run_lines(run)
+    runs = [run for name in RUNS if (run := load(name)) is not None]
+    lines += summary_lines(long_runs, runs)
+    for run in runs:
+        lines += run_lines(run)
     lines += versus_torch_lines(load("locomotion_vs_torch"))
     lines += scaling_lines(load("scaling_halfcheetah_vel"), load("locomotion_vs_torch"))
     return lines
@@ -92,14 +96,11 @@ def termination_lines(data: dict | None) -> list[str]:
     return lines + [""]
 
 
-def fidelity_lines(data: dict | None, name: str) -> list[str]:
-    if data is None:
-        return []
+def fidelity_lines(data: dict, name: str) -> list[str]:
     run = data["runs"][0]
     p = run["protocol"]
     config = data["config"]
-    env = {"long_run_halfcheetah_vel": "HalfCheetahVel", "long_run_halfcheetah_dir":
-           "HalfCheetahDir"}[name]
+    env = LONG_RUN_ENVS[name]
     lines = [
         f"### Fidelity: MAML-TRPO on {env} over a whole run", "",
         f"Command: `{data['commands'][0]}` ({data['device']}). The reference's settings "
@@ -121,6 +122,39 @@ def fidelity_lines(data: dict | None, name: str) -> list[str]:
     return lines + ["", f"![MAML-TRPO on {env}](results/{name}.png)", ""]
 
 
+def summary_lines(long_runs: dict[str, dict], runs: list[dict]) -> list[str]:
+    """One row per MAML-TRPO run with a meta-test (the whole runs at their last test, the
+    CPU-sized ones at their end): does adapting beat not adapting on held-out tasks, on every
+    task distribution?"""
+    rows = []
+    for name, data in long_runs.items():
+        last = data["runs"][0]["tests"][-1]
+        physics = "mjx" + (" (1 solver iteration)" if "1 iteration" in data.get("physics_note", "")
+                           else "")
+        rows.append((LONG_RUN_ENVS[name] + "-v0", physics, last["iteration"], last["pre"],
+                     last["pre_se"], last["post"], last["post_se"]))
+    for r in runs:
+        if r.get("algo", "maml") == "maml" and not r.get("args", {}).get("set"):
+            rows.append((r["env"], r["backend"], r["args"]["iterations"], r["meta_test_pre"],
+                         r["meta_test_se"][0], r["meta_test_post"], r["meta_test_se"][-1]))
+    if not rows:
+        return []
+    lines = ["### MAML-TRPO on every task distribution", "",
+             "Every MAML-TRPO run in this section at 20 tasks x 10 episodes (commands in their "
+             "own sections), side by side: the meta-test on 40 held-out tasks before and after "
+             "one inner step (± standard error over tasks), and the gain in standard errors (the "
+             "two means' errors combined as if independent). `spring` is brax's approximate "
+             "pipeline on brax's own Ant (a quick run: its dynamics differ from MuJoCo's); `mjx` "
+             "is MuJoCo's physics on the reference's model.", "",
+             "| env | physics | meta-iterations | before adaptation | after 1 step | gain | "
+             "gain / s.e. |", "|---|---|---|---|---|---|---|"]
+    for env, physics, iterations, pre, pre_se, post, post_se in rows:
+        error = max((pre_se ** 2 + post_se ** 2) ** 0.5, 1e-9)
+        lines.append(f"| {env} | {physics} | {iterations} | {pre:.1f} ± {pre_se:.1f} | "
+                     f"{post:.1f} ± {post_se:.1f} | {post - pre:.1f} | {(post - pre) / error:.1f} |")
+    return lines + [""]
+
+
 def run_lines(run: dict) -> list[str]:
     a = run["args"]
     algo = run.get("algo", "maml")
@@ -138,6 +172,8 @@ def run_lines(run: dict) -> list[str]:
             "one inner step of 0.1, [64, 64] tanh (the pytorch-maml-rl reference has 40 x 20 and "
             "500 iterations)")
     solver = " (1 solver iteration)" if "1 iteration" in run.get("physics_note", "") else ""
+    if run["backend"] != "mjx":
+        solver += f" ({run['backend']} physics)"
     lines = [
         f"### {names.get(algo, algo)} on {run['env']}, CPU-sized{solver}"
         + (f" ({', '.join(a['set'][2:])})" if algo == "promp" and len(a.get("set", [])) > 2
