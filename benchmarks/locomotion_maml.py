@@ -92,6 +92,7 @@ def main() -> None:
                     if k not in (before, after) and isinstance(result.records[0][k], (int, float))},
         "meta_test_pre": tested["returns"][0], "meta_test_post": tested["returns"][-1],
         "meta_test_se": [tested["standard_errors"][0], tested["standard_errors"][-1]],
+        "meta_test_gain_se": tested["gain_standard_errors"][-1],  # paired over tasks
         "compile_seconds": result.compile_seconds,
         "seconds_per_iteration": result.seconds_per_iteration, **split,
         "env_steps_per_iteration": steps,
@@ -125,6 +126,7 @@ def plot(data: dict, path: Path) -> None:
         ax.set_ylim(sane.min() - 10, sane.max() + 10)
     ax.set(xlabel="meta-iteration", ylabel="mean return (100 steps)",
            title=f"{data.get('algo', 'maml')} on {data['env']}"
+           + (f" ({data['backend']} physics)" if data.get("backend", "mjx") != "mjx" else "")
            + (f" ({blown} blown-up points off the chart)" if blown else ""))
     ax.legend()
     fig.tight_layout()

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from metajax.config import build_algorithm, load_config
+from metajax.evaluate import gain_standard_error, standard_error
 from metajax.meta_learner import MetaTestPlan
 
 HERE = Path(__file__).parent
@@ -73,10 +74,11 @@ def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
                       "post": float(metrics["post_return"])})
         if i in test_at:
             returns = np.asarray(test(state.meta_params, jax.random.key(TEST_SEED + 1)))
-            se = returns.std(0, ddof=1) / np.sqrt(len(returns))
+            se = standard_error(returns[None])
             tests.append({"iteration": i, "pre": float(returns[:, 0].mean()),
                           "pre_se": float(se[0]), "post": float(returns[:, 1].mean()),
-                          "post_se": float(se[1])})
+                          "post_se": float(se[1]),
+                          "gain_se": float(gain_standard_error(returns[None])[1])})
             print(f"  {weighting} seed {seed} it {i}: pre {tests[-1]['pre']:.2f} "
                   f"post {tests[-1]['post']:.2f} +- {tests[-1]['post_se']:.2f}", flush=True)
         elif i % 50 == 0:

@@ -73,12 +73,13 @@ def format_table(returns: Sequence[float], published: Sequence[float] | None = N
 
 
 class MetaTestResult(NamedTuple):
-    """A run's meta-test: the mean over seeds, each seed's, and the standard error over tasks
-    (NaN with a single task)."""
+    """A run's meta-test: the mean over seeds, each seed's, the standard error over tasks (NaN
+    with a single task) and that of the gain over the first column (paired over tasks)."""
 
     returns: np.ndarray  # [k]
     per_seed: np.ndarray  # [seeds or sweep points, k]
     errors: np.ndarray  # [k]; NaN with a single task
+    gain_errors: np.ndarray  # [k]; of returns[j] - returns[0]; 0 for the first column
     member_errors: np.ndarray | None = None  # a sweep: each point's own, [points, k]
 
 
@@ -115,6 +116,13 @@ def standard_error(per_task: np.ndarray) -> np.ndarray:
     return np.sqrt((per_seed**2).sum(0)) / seeds
 
 
+def gain_standard_error(per_task: np.ndarray) -> np.ndarray:
+    """:func:`standard_error` of each column's gain over the first (``[seeds, tasks, k]``),
+    paired over tasks: the error of "adapting helps", without the spread between tasks that
+    both columns share (large where tasks differ in how much return they allow)."""
+    return standard_error(per_task - per_task[..., :1])
+
+
 def finite_or_none(value) -> float | None:
     """``value`` as a float, or None (JSON null) when it is NaN or infinite."""
     value = float(value)
@@ -137,6 +145,7 @@ def result_record(config: TrainConfig, result: MetaTestResult, iteration: int) -
         "num_tasks": protocol.num_tasks,
         "returns": json_values(result.returns),
         "standard_errors": json_values(result.errors),
+        "gain_standard_errors": json_values(result.gain_errors),
         **({"per_seed": json_values(result.per_seed)} if config.seeds > 1 else {}),
         **({"sweep": sweep_points(config.sweep), "per_member": json_values(result.per_seed),
             "standard_errors_per_member": json_values(result.member_errors)}
@@ -169,8 +178,9 @@ def meta_test_seeds(algo: MetaLearner, meta, config: TrainConfig) -> MetaTestRes
                                                for s in range(config.seeds)]
     runs = [meta_test_tasks(algo, params, protocol) for params in seeds]
     per_seed = np.stack([means for means, _ in runs])
-    errors = standard_error(np.stack([per_task for _, per_task in runs]))
-    return MetaTestResult(per_seed.mean(0), per_seed, errors)
+    per_task = np.stack([per_task for _, per_task in runs])
+    return MetaTestResult(per_seed.mean(0), per_seed, standard_error(per_task),
+                          gain_standard_error(per_task))
 
 
 def _meta_test_sweep(meta, config: TrainConfig) -> MetaTestResult:
@@ -184,7 +194,9 @@ def _meta_test_sweep(meta, config: TrainConfig) -> MetaTestResult:
                                     member.meta_test_protocol()))
     per_member = np.stack([means for means, _ in runs])
     member_errors = np.stack([standard_error(per_task[None]) for _, per_task in runs])
-    return MetaTestResult(per_member.mean(0), per_member, member_errors.mean(0), member_errors)
+    gain_errors = np.stack([gain_standard_error(per_task[None]) for _, per_task in runs])
+    return MetaTestResult(per_member.mean(0), per_member, member_errors.mean(0),
+                          gain_errors.mean(0), member_errors)
 
 
 def state_template(algo: MetaLearner, config: TrainConfig):

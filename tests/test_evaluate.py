@@ -11,7 +11,8 @@ import pytest
 
 from metajax.cli import main
 from metajax.config import ConfigError, build_algorithm, load_config
-from metajax.evaluate import describe_meta_test, format_table, load_run_config, standard_error
+from metajax.evaluate import (describe_meta_test, format_table, gain_standard_error,
+                              load_run_config, standard_error)
 from test_run_safety import TINY  # the tiny MAML run the other CLI tests compile
 
 
@@ -39,6 +40,7 @@ def test_evaluate_any_checkpoint_with_standard_errors(tmp_path, capsys):
     assert first["iteration"] == 1 and first["num_tasks"] == 2 and first["overrides"] == []
     assert len(first["returns"]) == len(first["standard_errors"]) == 2
     assert all(s > 0 for s in first["standard_errors"])
+    assert first["gain_standard_errors"][0] == 0.0 and first["gain_standard_errors"][1] > 0
     for row, (mean, error) in zip(out.splitlines()[-3:-1],
                                   zip(first["returns"], first["standard_errors"])):
         assert row.endswith(f" {mean:.2f} | {error:.2f} |")
@@ -100,4 +102,9 @@ def test_standard_error_over_tasks():
     two_seeds = np.concatenate([per_task, per_task])  # s.e. of the mean of two such seeds
     np.testing.assert_allclose(standard_error(two_seeds), np.array([1.0, 2.0]) / np.sqrt(2))
     assert np.isnan(standard_error(per_task[:, :1])).all()
+    # the gain is paired over tasks: tasks far apart, gains equal -> no error at all
+    spread = np.array([[[0.0, 5.0], [100.0, 105.0]]])
+    assert standard_error(spread)[1] == 50.0
+    np.testing.assert_allclose(gain_standard_error(spread), [0.0, 0.0])
+    np.testing.assert_allclose(gain_standard_error(per_task), [0.0, 1.0])  # gains 1 and 3
     assert format_table([1.0], errors=[np.nan]).splitlines()[-1] == "| 0 | 1.00 | n/a |"
