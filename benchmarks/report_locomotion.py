@@ -15,7 +15,7 @@ RUNS = ("locomotion_halfcheetahdir", "locomotion_halfcheetahdir_promp_diagnostic
         "locomotion_halfcheetahdir_promp_lr3e-4",
         "locomotion_halfcheetahdir_promp_solver1", "locomotion_halfcheetahdir_rl2",
         "locomotion_halfcheetahvel", "locomotion_antdir", "locomotion_antdir_spring",
-        "locomotion_antvel_spring", "locomotion_antgoal_spring")
+        "locomotion_antvel_spring", "locomotion_antvel_spring_long", "locomotion_antgoal_spring")
 # published figures, with where they come from (MAML paper: horizon 200, so a return is the
 # sum of 200 rewards; ours: 100)
 PUBLISHED = [
@@ -193,6 +193,8 @@ def run_lines(run: dict) -> list[str]:
     solver = " (1 solver iteration)" if "1 iteration" in run.get("physics_note", "") else ""
     if run["backend"] != "mjx":
         solver += f" ({run['backend']} physics)"
+    if a["iterations"] != 100:
+        solver += f", {a['iterations']} iterations"
     lines = [
         f"### {names.get(algo, algo)} on {run['env']}, CPU-sized{solver}"
         + (f" ({', '.join(a['set'][2:])})" if algo == "promp" and len(a.get("set", [])) > 2
@@ -203,7 +205,12 @@ def run_lines(run: dict) -> list[str]:
         f"| training, last 10 iterations | {mean(pre[-10:]):.1f} | {mean(post[-10:]):.1f} |",
         f"| meta-test, 40 held-out tasks (± s.e.) | {run['meta_test_pre']:.1f} ± "
         f"{run['meta_test_se'][0]:.1f} | {run['meta_test_post']:.1f} ± "
-        f"{run['meta_test_se'][-1]:.1f} |", ""]
+        f"{run['meta_test_se'][-1]:.1f} |"]
+    if run.get("meta_test_gain_se") is not None:
+        lines.append(f"| meta-test gain (± s.e. paired over tasks) | | "
+                     f"{run['meta_test_post'] - run['meta_test_pre']:.1f} ± "
+                     f"{run['meta_test_gain_se']:.1f} |")
+    lines.append("")
     timing = (f"Time: {run['seconds_per_iteration']:.1f} s per iteration "
               f"({run['env_steps_per_iteration']:,} env steps), compile "
               f"{run['compile_seconds']:.0f} s")
