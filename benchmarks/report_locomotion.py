@@ -27,7 +27,7 @@ PUBLISHED = [
     "MAML Figure 5, HalfCheetahVel at horizon 200: plotted only, and we could not view the "
     "plot here. A machine-generated description of it (not checked by eye: low confidence) "
     "reads MAML at about -130 before adaptation and -70 to -80 after one step, i.e. about "
-    "-0.65 and -0.35 to -0.4 per step; this run ends at -0.64 and -0.35 per step (horizon 100, "
+    "-0.65 and -0.35 to -0.4 per step; this run ends at -0.64 and -0.34 per step (horizon 100, "
     "a quarter of the meta-batch, [64, 64] tanh instead of (100, 100) ReLU). The caption puts "
     "a random policy below -200.",
     "pytorch-maml-rl (issue #29, its author): HalfCheetahVel and HalfCheetahDir 'seem to match "
