@@ -13,8 +13,15 @@ is worse than the best earlier one by more than 2 standard errors (the curve kee
 improving). Results go to JSON after every run (``--resume`` skips the runs already there),
 with the learning curves plotted beside it.
 
+A run longer than a session can stop and go on: with ``--checkpoints DIR`` each run saves a
+verified checkpoint (``metajax.checkpoint``) of its state and PRNG key every
+``--checkpoint-every`` iterations, with its curve and meta-tests so far, and the same command
+run again continues from the newest checkpoint that verifies. The key chain is saved with
+the state, so a continued run gives the same numbers as one that never stopped.
+
     python benchmarks/long_run.py [--config benchmarks/configs/reference.yaml] \
-        [--iterations 500] [--seeds 0 1] [--weightings episode step] [--test-tasks 400]
+        [--iterations 500] [--seeds 0 1] [--weightings episode step] [--test-tasks 400] \
+        [--checkpoints DIR [--checkpoint-every 10]]
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from metajax import checkpoint
 from metajax.config import build_algorithm, load_config
 from metajax.evaluate import gain_standard_error, standard_error
 from metajax.meta_learner import MetaTestPlan
@@ -36,6 +44,8 @@ HERE = Path(__file__).parent
 # pytorch-maml-rl on the reference configuration, its own test on 400 tasks (issue 20)
 PEER = {"name": "pytorch-maml-rl", "post": {40: -16.8, 270: -12.9}, "post_se": {270: 0.4}}
 TEST_SEED = 1_000_003  # the held-out task seed of metajax's meta-test
+# flags left out of the recorded command: they do not change a run's numbers
+SAME_NUMBERS = ("resume", "checkpoints", "checkpoint_every")
 
 
 def peer_returns(peer: dict | None) -> dict[int, float]:
@@ -50,9 +60,50 @@ def protocol(config) -> tuple[int, float]:
     return test.num_episodes, test.step_sizes[0] if test.step_sizes else test.lr
 
 
+class RunCheckpoints:
+    """One run's checkpoints under ``directory``: the state and PRNG key (verified by
+    ``metajax.checkpoint``, tied to the config's fingerprint) and, beside them, its curve,
+    meta-tests and timings so far (``progress.json``, written before each checkpoint, so the
+    newest checkpoint that verifies always has its records)."""
+
+    def __init__(self, directory: Path, fingerprint: str):
+        self.directory, self.fingerprint = directory, fingerprint
+        self.progress = directory.parent / f"{directory.name}.progress.json"
+        self._manager = None
+
+    def restore(self, state, key) -> tuple[object, jax.Array, dict, int]:
+        """The newest verified (state, key, records, iteration), or the inputs at 0."""
+        empty = {"curve": [], "tests": [], "seconds": [], "resumed_at": []}
+        if not checkpoint.saved_steps(self.directory):
+            return state, key, empty, 0
+        template = {"state": state, "key": jax.random.key_data(key)}
+        saved, done, rejected = checkpoint.restore_verified(self.directory, template,
+                                                            self.fingerprint)
+        for reason in rejected:
+            print(f"  skipped a checkpoint that did not verify: {reason}", flush=True)
+        records = json.loads(self.progress.read_text())
+        records = {"curve": records["curve"][:done],
+                   "tests": [t for t in records["tests"] if t["iteration"] <= done],
+                   "seconds": records["seconds"][:done],
+                   "resumed_at": records["resumed_at"] + [done]}
+        print(f"  continuing from the checkpoint at iteration {done}", flush=True)
+        return saved["state"], jax.random.wrap_key_data(saved["key"]), records, done
+
+    def save(self, iteration: int, state, key, records: dict) -> None:
+        tmp = self.progress.with_suffix(".tmp")
+        tmp.write_text(json.dumps(records))
+        tmp.replace(self.progress)
+        if self._manager is None:
+            self._manager = checkpoint.manager(self.directory, max_to_keep=2)
+        checkpoint.save(self._manager, iteration,
+                        {"state": state, "key": jax.random.key_data(key)}, self.fingerprint)
+
+
 def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
-            iterations: int, test_at: list[int], test_tasks: int) -> dict:
-    """Trains one seed under one weighting; meta-tests at ``test_at``."""
+            iterations: int, test_at: list[int], test_tasks: int,
+            checkpoints: Path | None = None, checkpoint_every: int = 10) -> dict:
+    """Trains one seed under one weighting; meta-tests at ``test_at``; with ``checkpoints``,
+    saves every ``checkpoint_every`` iterations and continues from the newest saved."""
     config = load_config(config_path, overrides + [
         f"maml.loss_weighting={weighting}", f"seed={seed}", f"num_iterations={iterations}"])
     algo = build_algorithm(config)
@@ -63,8 +114,14 @@ def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
     step = jax.jit(algo.step)
     init_key, key = jax.random.split(jax.random.key(seed))
     state = algo.init(init_key)
-    curve, tests, seconds = [], [], []
-    for i in range(1, iterations + 1):
+    saver = None if checkpoints is None else RunCheckpoints(
+        checkpoints / f"{weighting}-seed{seed}", config.state_fingerprint())
+    records = {"curve": [], "tests": [], "seconds": [], "resumed_at": []}
+    done = 0
+    if saver is not None:
+        state, key, records, done = saver.restore(state, key)
+    curve, tests, seconds = records["curve"], records["tests"], records["seconds"]
+    for i in range(done + 1, iterations + 1):
         key, step_key = jax.random.split(key)
         start = time.perf_counter()
         state, metrics = step(state, step_key)
@@ -84,8 +141,11 @@ def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
         elif i % 50 == 0:
             print(f"  {weighting} seed {seed} it {i}: training post {curve[-1]['post']:.2f}",
                   flush=True)
+        if saver is not None and (i % checkpoint_every == 0 or i == iterations):
+            saver.save(i, state, key, records)
     return {"weighting": weighting, "seed": seed, "iterations": iterations, "curve": curve,
             "tests": tests,
+            **({"resumed_at": records["resumed_at"]} if records["resumed_at"] else {}),
             "compile_and_first_s": seconds[0],
             "seconds_per_iteration": float(np.median(seconds[1:])) if iterations > 1 else None,
             "protocol": {"tasks": test_tasks, "steps": 1, "episodes": episodes, "lr": lr,
@@ -180,7 +240,12 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results" / "long_run_reference.json"))
     parser.add_argument("--resume", action="store_true",
                         help="keep the runs already in --out and run only the missing ones")
+    parser.add_argument("--checkpoints", default=None, metavar="DIR",
+                        help="checkpoint each run here and continue from what is there")
+    parser.add_argument("--checkpoint-every", type=int, default=10)
     args = parser.parse_args()
+    if args.checkpoint_every < 1:
+        parser.error("--checkpoint-every must be a positive number of iterations")
     if any(i < 1 or i > args.iterations for i in args.test_at):
         parser.error(f"--test-at iterations must lie in 1..{args.iterations}")
     if args.test_tasks < 2:
@@ -195,7 +260,7 @@ def main() -> None:
     done = {(r["weighting"], r["seed"]) for r in runs}
     command = "python benchmarks/long_run.py " + " ".join(
         f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-        for k, v in vars(args).items() if k != "resume" and v != []
+        for k, v in vars(args).items() if k not in SAME_NUMBERS and v != []
     ).replace(str(HERE.parent) + "/", "")
     # every invocation that wrote runs into this file (--resume adds to it)
     commands = [c.replace(str(HERE.parent) + "/", "") for c in previous.get(
@@ -217,7 +282,9 @@ def main() -> None:
             print(f"{weighting} weighting, seed {seed}: {args.iterations} iterations", flush=True)
             commands += [command] if command not in commands else []
             runs.append(run_one(args.config, args.set, weighting, seed, args.iterations,
-                                sorted(args.test_at), args.test_tasks))
+                                sorted(args.test_at), args.test_tasks,
+                                args.checkpoints and Path(args.checkpoints),
+                                args.checkpoint_every))
             write()
     if done:
         write()  # --resume: the verdicts of this version, also for the runs kept

@@ -1,6 +1,7 @@
 """``benchmarks/long_run.py``: its verdict on a run's meta-tests, and a tiny run end to end."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,23 @@ def test_tiny_long_run_writes_results_and_plot(tmp_path):
     assert [t["iteration"] for t in run["tests"]] == [1, 2]
     assert data["peer"] is None  # the peer's figures are for the reference config as it is
     assert out.with_suffix(".png").is_file()
+
+
+def test_a_stopped_run_continues_from_its_checkpoint_to_the_same_numbers(tmp_path):
+    tiny = ["policy.hidden_sizes=[8]", "maml.num_tasks=2", "maml.num_episodes=2",
+            "env_kwargs={horizon: 10}", "maml.cg_iters=2"]
+    config = str(BENCHMARKS / "configs" / "reference.yaml")
+
+    def run(checkpoints):
+        return long_run.run_one(config, tiny, "episode", 0, 3, [2, 3], 3, checkpoints,
+                                checkpoint_every=2)
+
+    straight = run(None)
+    whole = run(tmp_path)
+    assert whole["curve"] == straight["curve"] and "resumed_at" not in whole
+    # as if stopped after the checkpoint at 2: the one at 3 (its final) never got written
+    shutil.rmtree(tmp_path / "episode-seed0" / "3")
+    continued = run(tmp_path)
+    assert continued["resumed_at"] == [2]
+    assert continued["curve"] == straight["curve"]  # the same keys, the same numbers
+    assert continued["tests"] == straight["tests"]
