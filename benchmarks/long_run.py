@@ -30,6 +30,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -101,9 +102,11 @@ class RunCheckpoints:
 
 def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
             iterations: int, test_at: list[int], test_tasks: int,
-            checkpoints: Path | None = None, checkpoint_every: int = 10) -> dict:
+            checkpoints: Path | None = None, checkpoint_every: int = 10,
+            on_test: Callable[[dict], None] | None = None) -> dict:
     """Trains one seed under one weighting; meta-tests at ``test_at``; with ``checkpoints``,
-    saves every ``checkpoint_every`` iterations and continues from the newest saved."""
+    saves every ``checkpoint_every`` iterations and continues from the newest saved.
+    ``on_test`` gets the run's record so far (``complete`` false) after each meta-test."""
     config = load_config(config_path, overrides + [
         f"maml.loss_weighting={weighting}", f"seed={seed}", f"num_iterations={iterations}"])
     algo = build_algorithm(config)
@@ -121,6 +124,17 @@ def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
     if saver is not None:
         state, key, records, done = saver.restore(state, key)
     curve, tests, seconds = records["curve"], records["tests"], records["seconds"]
+
+    def record(last: int) -> dict:
+        return {"weighting": weighting, "seed": seed, "iterations": iterations,
+                "complete": last == iterations, "curve": curve[:last], "tests": list(tests),
+                **({"resumed_at": records["resumed_at"]} if records["resumed_at"] else {}),
+                "compile_and_first_s": seconds[0],
+                "seconds_per_iteration": float(np.median(seconds[1:last]))
+                if last > 1 else None,
+                "protocol": {"tasks": test_tasks, "steps": 1, "episodes": episodes, "lr": lr,
+                             "task_seed": TEST_SEED}}
+
     for i in range(done + 1, iterations + 1):
         key, step_key = jax.random.split(key)
         start = time.perf_counter()
@@ -138,18 +152,14 @@ def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
                           "gain_se": float(gain_standard_error(returns[None])[1])})
             print(f"  {weighting} seed {seed} it {i}: pre {tests[-1]['pre']:.2f} "
                   f"post {tests[-1]['post']:.2f} +- {tests[-1]['post_se']:.2f}", flush=True)
+            if on_test is not None and i < iterations:
+                on_test(record(i))
         elif i % 50 == 0:
             print(f"  {weighting} seed {seed} it {i}: training post {curve[-1]['post']:.2f}",
                   flush=True)
         if saver is not None and (i % checkpoint_every == 0 or i == iterations):
             saver.save(i, state, key, records)
-    return {"weighting": weighting, "seed": seed, "iterations": iterations, "curve": curve,
-            "tests": tests,
-            **({"resumed_at": records["resumed_at"]} if records["resumed_at"] else {}),
-            "compile_and_first_s": seconds[0],
-            "seconds_per_iteration": float(np.median(seconds[1:])) if iterations > 1 else None,
-            "protocol": {"tasks": test_tasks, "steps": 1, "episodes": episodes, "lr": lr,
-                         "task_seed": TEST_SEED}}
+    return record(iterations)
 
 
 def verdict(run: dict, target: float | None, target_at: int = 270) -> dict:
@@ -256,7 +266,8 @@ def main() -> None:
 
     out = Path(args.out)
     previous = json.loads(out.read_text()) if args.resume and out.is_file() else {}
-    runs = previous.get("runs", [])
+    # a run stopped part-way is done again (from its checkpoint, with --checkpoints)
+    runs = [r for r in previous.get("runs", []) if r.get("complete", True)]
     done = {(r["weighting"], r["seed"]) for r in runs}
     command = "python benchmarks/long_run.py " + " ".join(
         f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
@@ -266,11 +277,14 @@ def main() -> None:
     commands = [c.replace(str(HERE.parent) + "/", "") for c in previous.get(
         "commands", [previous["command"]] if "command" in previous else [])]
 
-    def write() -> None:  # after every run, so a stopped benchmark keeps what it measured
+    def write(running: dict | None = None) -> None:
+        """After every run and meta-test (``running``: the run so far), so a stopped
+        benchmark keeps what it measured."""
+        shown = runs + [running] * (running is not None)
         result = {"commands": commands, "config": args.config, "device": str(jax.devices()[0]),
-                  "overrides": args.set, "peer": peer, "runs": runs,
+                  "overrides": args.set, "peer": peer, "runs": shown,
                   "verdicts": [dict(weighting=r["weighting"], seed=r["seed"],
-                                    **verdict(r, peer_returns(peer).get(270))) for r in runs]}
+                                    **verdict(r, peer_returns(peer).get(270))) for r in shown]}
         tmp = out.with_suffix(".tmp")
         tmp.write_text(json.dumps(result, indent=1))
         tmp.replace(out)
@@ -284,7 +298,7 @@ def main() -> None:
             runs.append(run_one(args.config, args.set, weighting, seed, args.iterations,
                                 sorted(args.test_at), args.test_tasks,
                                 args.checkpoints and Path(args.checkpoints),
-                                args.checkpoint_every))
+                                args.checkpoint_every, on_test=write))
             write()
     if done:
         write()  # --resume: the verdicts of this version, also for the runs kept

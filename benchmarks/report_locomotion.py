@@ -10,7 +10,8 @@ from typing import Callable
 Loader = Callable[[str], "dict | None"]
 BLOWN_UP = 1e3  # a mean return beyond this in magnitude: an episode blew up (old physics)
 LONG_RUN_ENVS = {"long_run_halfcheetah_vel": "HalfCheetahVel",
-                 "long_run_halfcheetah_dir": "HalfCheetahDir"}
+                 "long_run_halfcheetah_dir": "HalfCheetahDir",
+                 "long_run_halfcheetah_vel_reference": "HalfCheetahVel"}
 RUNS = ("locomotion_halfcheetahdir", "locomotion_halfcheetahdir_promp_diagnostics",
         "locomotion_halfcheetahdir_promp_lr3e-4",
         "locomotion_halfcheetahdir_promp_solver1", "locomotion_halfcheetahdir_rl2",
@@ -119,11 +120,17 @@ def fidelity_lines(data: dict, name: str) -> list[str]:
     p = run["protocol"]
     config = data["config"]
     env = LONG_RUN_ENVS[name]
+    done = len(run["curve"])
+    batch = (f"at a CPU-sized meta-batch ({' '.join(data['overrides'])}: a quarter of the "
+             "reference's 40 x 20 env steps)" if data["overrides"]
+             else "as they are, the reference's meta-batch of 40 tasks x 20 episodes included")
+    heading = ("over a whole run" if run.get("complete", True) else
+               f"at the reference's budget, in progress ({done} of {run['iterations']} "
+               "iterations)")
     lines = [
-        f"### Fidelity: MAML-TRPO on {env} over a whole run", "",
+        f"### Fidelity: MAML-TRPO on {env} {heading}", "",
         f"Command: `{data['commands'][0]}` ({data['device']}). The reference's settings "
-        f"(`{config}`) at a CPU-sized meta-batch "
-        f"({' '.join(data['overrides'])}: a quarter of the reference's 40 x 20 env steps), for "
+        f"(`{config}`) {batch}, for "
         f"{run['iterations']} meta-iterations, the reference's count. Meta-test on "
         f"{p['tasks']} held-out tasks: the mean return (100 steps) before and after one step "
         f"of {p['episodes']} episodes at step size {p['lr']}, +- its standard error over tasks.",
@@ -134,9 +141,18 @@ def fidelity_lines(data: dict, name: str) -> list[str]:
     if "physics_note" in data:
         lines += ["", data["physics_note"]]
     verdict = data["verdicts"][0]
-    lines += ["", f"Keeps improving (no meta-test after 100 iterations worse than the best "
-              f"earlier one by more than 2 s.e.): **{'yes' if verdict['keeps_improving'] else 'no'}**"
+    so_far = "" if run.get("complete", True) else " so far"
+    lines += ["", f"Keeps improving{so_far} (no meta-test after 100 iterations worse than the "
+              f"best earlier one by more than 2 s.e.): "
+              f"**{'yes' if verdict['keeps_improving'] else 'no'}**"
               f". {run['seconds_per_iteration']:.1f} s per iteration (median, shared machine)."]
+    if run.get("resumed_at"):
+        at = run["resumed_at"]
+        lines[-1] += (f" Continued from its checkpoint{'s' * (len(at) > 1)} at iteration"
+                      f"{'s' * (len(at) > 1)} {', '.join(map(str, at))} (the same numbers as an "
+                      "unbroken run).")
+    if not run.get("complete", True):
+        return lines + [""]
     return lines + ["", f"![MAML-TRPO on {env}](results/{name}.png)", ""]
 
 
@@ -147,6 +163,8 @@ def summary_lines(long_runs: dict[str, dict], runs: list[dict]) -> list[str]:
     the same tasks)."""
     rows = []
     for name, data in long_runs.items():
+        if not data["overrides"]:  # the reference's meta-batch has its own section
+            continue
         run = data["runs"][0]
         last = run["tests"][-1]
         physics = "mjx" + (" (1 solver iteration)" if "1 iteration" in data.get("physics_note", "")

@@ -51,11 +51,15 @@ def test_a_stopped_run_continues_from_its_checkpoint_to_the_same_numbers(tmp_pat
             "env_kwargs={horizon: 10}", "maml.cg_iters=2"]
     config = str(BENCHMARKS / "configs" / "reference.yaml")
 
-    def run(checkpoints):
+    def run(checkpoints, on_test=None):
         return long_run.run_one(config, tiny, "episode", 0, 3, [2, 3], 3, checkpoints,
-                                checkpoint_every=2)
+                                checkpoint_every=2, on_test=on_test)
 
-    straight = run(None)
+    partial = []
+    straight = run(None, partial.append)
+    # the record so far after each meta-test but the last (the caller writes it to --out)
+    assert [(p["complete"], len(p["curve"]), len(p["tests"])) for p in partial] == [(False, 2, 1)]
+    assert straight["complete"] and straight["tests"][0] == partial[0]["tests"][0]
     whole = run(tmp_path)
     assert whole["curve"] == straight["curve"] and "resumed_at" not in whole
     # as if stopped after the checkpoint at 2: the one at 3 (its final) never got written
