@@ -91,6 +91,7 @@ class RunCheckpoints:
         return saved["state"], jax.random.wrap_key_data(saved["key"]), records, done
 
     def save(self, iteration: int, state, key, records: dict) -> None:
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.progress.with_suffix(".tmp")
         tmp.write_text(json.dumps(records))
         tmp.replace(self.progress)

@@ -52,8 +52,9 @@ def test_a_stopped_run_continues_from_its_checkpoint_to_the_same_numbers(tmp_pat
     config = str(BENCHMARKS / "configs" / "reference.yaml")
 
     def run(checkpoints, on_test=None):
-        return long_run.run_one(config, tiny, "episode", 0, 3, [2, 3], 3, checkpoints,
-                                checkpoint_every=2, on_test=on_test)
+        return long_run.run_one(config, tiny, "episode", 0, 3, [2, 3], 3,
+                                checkpoints and checkpoints / "new", checkpoint_every=2,
+                                on_test=on_test)
 
     partial = []
     straight = run(tmp_path, partial.append)
@@ -62,7 +63,7 @@ def test_a_stopped_run_continues_from_its_checkpoint_to_the_same_numbers(tmp_pat
     assert straight["complete"] and straight["tests"][0] == partial[0]["tests"][0]
     assert "resumed_at" not in straight
     # as if stopped after the checkpoint at 2: the one at 3 (its final) never got written
-    shutil.rmtree(tmp_path / "episode-seed0" / "3")
+    shutil.rmtree(tmp_path / "new" / "episode-seed0" / "3")
     continued = run(tmp_path)
     assert continued["resumed_at"] == [2]
     assert continued["curve"] == straight["curve"]  # the same keys, the same numbers
