@@ -28,9 +28,9 @@ PUBLISHED = [
     "MAML Figure 5, HalfCheetahVel at horizon 200: plotted only, and we could not view the "
     "plot here. A machine-generated description of it (not checked by eye: low confidence) "
     "reads MAML at about -130 before adaptation and -70 to -80 after one step, i.e. about "
-    "-0.65 and -0.35 to -0.4 per step; this run ends at -0.64 and -0.34 per step (horizon 100, "
-    "a quarter of the meta-batch, [64, 64] tanh instead of (100, 100) ReLU). The caption puts "
-    "a random policy below -200.",
+    "-0.65 and -0.35 to -0.4 per step; the CPU-sized whole HalfCheetahVel run ends at -0.64 "
+    "and -0.34 per step (horizon 100, a quarter of the meta-batch, [64, 64] tanh instead of "
+    "(100, 100) ReLU). The caption puts a random policy below -200.",
     "pytorch-maml-rl (issue #29, its author): HalfCheetahVel and HalfCheetahDir 'seem to match "
     "the results from the original paper' after 1000 meta-updates (horizon 200 at that time; "
     "today's configs use 100 and 500 updates); Ant tasks never reproduced there (#25, #45).",
@@ -152,7 +152,9 @@ def fidelity_lines(data: dict, name: str) -> list[str]:
                       f"{'s' * (len(at) > 1)} {', '.join(map(str, at))} (the same numbers as an "
                       "unbroken run).")
     if not run.get("complete", True):
-        return lines + [""]
+        return lines + ["", "It runs in parts, one session at a time: with `--checkpoints DIR` "
+                        "the same command continues it from its last checkpoint, to the "
+                        "numbers of an unbroken run, and this table grows as it goes.", ""]
     return lines + ["", f"![MAML-TRPO on {env}](results/{name}.png)", ""]
 
 
