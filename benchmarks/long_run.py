@@ -72,11 +72,11 @@ class RunCheckpoints:
         self.progress = directory.parent / f"{directory.name}.progress.json"
         self._manager = None
 
-    def restore(self, state, key) -> tuple[object, jax.Array, dict, int]:
-        """The newest verified (state, key, records, iteration), or the inputs at 0."""
-        empty = {"curve": [], "tests": [], "seconds": [], "resumed_at": []}
+    def restore(self, state, key) -> tuple[object, jax.Array, dict, int] | None:
+        """The newest verified (state, key, records, iteration), restored into the structure
+        of ``state`` and ``key``; None when nothing is saved yet."""
         if not checkpoint.saved_steps(self.directory):
-            return state, key, empty, 0
+            return None
         template = {"state": state, "key": jax.random.key_data(key)}
         saved, done, rejected = checkpoint.restore_verified(self.directory, template,
                                                             self.fingerprint)
@@ -92,7 +92,7 @@ class RunCheckpoints:
 
     def save(self, iteration: int, state, key, records: dict) -> None:
         self.directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.progress.with_suffix(".tmp")
+        tmp = self.progress.with_suffix(".tmp")  # plain JSON: a NaN return must read back
         tmp.write_text(json.dumps(records))
         tmp.replace(self.progress)
         if self._manager is None:
@@ -122,17 +122,18 @@ def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
         checkpoints / f"{weighting}-seed{seed}", config.state_fingerprint())
     records = {"curve": [], "tests": [], "seconds": [], "resumed_at": []}
     done = 0
-    if saver is not None:
-        state, key, records, done = saver.restore(state, key)
+    if saver is not None and (saved := saver.restore(state, key)) is not None:
+        state, key, records, done = saved
     curve, tests, seconds = records["curve"], records["tests"], records["seconds"]
 
-    def record(last: int) -> dict:
+    def record() -> dict:
         return {"weighting": weighting, "seed": seed, "iterations": iterations,
-                "complete": last == iterations, "curve": curve[:last], "tests": list(tests),
+                "complete": len(curve) >= iterations, "curve": list(curve),
+                "tests": list(tests),
                 **({"resumed_at": records["resumed_at"]} if records["resumed_at"] else {}),
                 "compile_and_first_s": seconds[0],
-                "seconds_per_iteration": float(np.median(seconds[1:last]))
-                if last > 1 else None,
+                "seconds_per_iteration": float(np.median(seconds[1:]))
+                if len(seconds) > 1 else None,
                 "protocol": {"tasks": test_tasks, "steps": 1, "episodes": episodes, "lr": lr,
                              "task_seed": TEST_SEED}}
 
@@ -154,13 +155,13 @@ def run_one(config_path: str, overrides: list[str], weighting: str, seed: int,
             print(f"  {weighting} seed {seed} it {i}: pre {tests[-1]['pre']:.2f} "
                   f"post {tests[-1]['post']:.2f} +- {tests[-1]['post_se']:.2f}", flush=True)
             if on_test is not None and i < iterations:
-                on_test(record(i))
+                on_test(record())
         elif i % 50 == 0:
             print(f"  {weighting} seed {seed} it {i}: training post {curve[-1]['post']:.2f}",
                   flush=True)
         if saver is not None and (i % checkpoint_every == 0 or i == iterations):
             saver.save(i, state, key, records)
-    return record(iterations)
+    return record()
 
 
 def verdict(run: dict, target: float | None, target_at: int = 270) -> dict:

@@ -124,9 +124,8 @@ def fidelity_lines(data: dict, name: str) -> list[str]:
     batch = (f"at a CPU-sized meta-batch ({' '.join(data['overrides'])}: a quarter of the "
              "reference's 40 x 20 env steps)" if data["overrides"]
              else "as they are, the reference's meta-batch of 40 tasks x 20 episodes included")
-    heading = ("over a whole run" if run.get("complete", True) else
-               f"at the reference's budget, in progress ({done} of {run['iterations']} "
-               "iterations)")
+    heading = "over a whole run" + ("" if run.get("complete", True) else
+                                    f", in progress ({done} of {run['iterations']} iterations)")
     lines = [
         f"### Fidelity: MAML-TRPO on {env} {heading}", "",
         f"Command: `{data['commands'][0]}` ({data['device']}). The reference's settings "

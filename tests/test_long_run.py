@@ -51,20 +51,19 @@ def test_a_stopped_run_continues_from_its_checkpoint_to_the_same_numbers(tmp_pat
             "env_kwargs={horizon: 10}", "maml.cg_iters=2"]
     config = str(BENCHMARKS / "configs" / "reference.yaml")
 
-    def run(checkpoints, on_test=None):
-        return long_run.run_one(config, tiny, "episode", 0, 3, [2, 3], 3,
-                                checkpoints and checkpoints / "new", checkpoint_every=2,
-                                on_test=on_test)
+    def run(on_test=None):  # into a folder that does not exist yet
+        return long_run.run_one(config, tiny, "episode", 0, 3, [2, 3], 3, tmp_path / "new",
+                                checkpoint_every=2, on_test=on_test)
 
     partial = []
-    straight = run(tmp_path, partial.append)
+    straight = run(partial.append)
     # the record so far after each meta-test but the last (the caller writes it to --out)
     assert [(p["complete"], len(p["curve"]), len(p["tests"])) for p in partial] == [(False, 2, 1)]
     assert straight["complete"] and straight["tests"][0] == partial[0]["tests"][0]
     assert "resumed_at" not in straight
     # as if stopped after the checkpoint at 2: the one at 3 (its final) never got written
     shutil.rmtree(tmp_path / "new" / "episode-seed0" / "3")
-    continued = run(tmp_path)
+    continued = run()
     assert continued["resumed_at"] == [2]
     assert continued["curve"] == straight["curve"]  # the same keys, the same numbers
     assert continued["tests"] == straight["tests"]
