@@ -25,17 +25,25 @@ PUBLISHED = [
     "315.65 after 3 (stated in the text). Per step of a 200-step episode: -0.25 and 1.47; "
     "the whole HalfCheetahDir run above gets 0.01 and 2.38 per step of a 100-step episode "
     "after 500 iterations (0.03 and 1.82 for the 100-iteration run below).",
-    "MAML Figure 5, HalfCheetahVel at horizon 200: plotted only, and we could not view the "
-    "plot here. A machine-generated description of it (not checked by eye: low confidence) "
-    "reads MAML at about -130 before adaptation and -70 to -80 after one step, i.e. about "
-    "-0.65 and -0.35 to -0.4 per step; the CPU-sized whole HalfCheetahVel run ends at -0.64 "
-    "and -0.34 per step (horizon 100, a quarter of the meta-batch, [64, 64] tanh instead of "
-    "(100, 100) ReLU). The caption puts a random policy below -200.",
+    "MAML Figure 5, HalfCheetahVel at horizon 200, 40 x 20, (100, 100) ReLU: plotted only. "
+    "Read off a copy of the figure (McKnightA/McKnightA.github.io, `figures/figure 5.png`, "
+    "868 x 238 pixels, so about +- 3): MAML about -128 before adaptation, -79 after 1 step, "
+    "-66 after 2, -61 after 3; the pretrained baseline about -157 to -130. Per step: -0.64 "
+    "before and -0.39 after one step; the CPU-sized whole HalfCheetahVel run ends at -0.64 "
+    "and -0.34 per step (horizon 100, a quarter of the meta-batch, [64, 64] tanh). The "
+    "caption puts a random policy below -200.",
     "pytorch-maml-rl (issue #29, its author): HalfCheetahVel and HalfCheetahDir 'seem to match "
     "the results from the original paper' after 1000 meta-updates (horizon 200 at that time; "
     "today's configs use 100 and 500 updates); Ant tasks never reproduced there (#25, #45).",
-    "ProMP (Rothfuss et al. 2019), Figure 2, HalfCheetahFwdBack at horizon 100, 40 x 20, "
-    "1001 iterations: plotted only; not read here.",
+    "ProMP (Rothfuss et al. 2019), Figure 2, HalfCheetahFwdBack (HalfCheetahDir) at horizon "
+    "100, 40 x 20, [64, 64]: plotted against env steps sampled. Read off a copy of the figure "
+    "(qqadssp/qqadssp.github.io, `assets/ProMP_Proximal_Meta_Policy_Search/Figure_2.png`, "
+    "about +- 10): after one step, MAML-TRPO about 180, 215, 245, 255 and 260 at 0.25, 0.5, "
+    "0.75, 1.0 and 1.2 x 10^8 steps; ProMP about 255, 290, 300, 310 and 313. At 160k steps "
+    "per reference iteration (its trainer counts the pre- and post-update episodes: "
+    "`meta_policy_search/meta_trainer.py`), 10^8 steps are about 600 iterations. The whole HalfCheetahDir run above reaches "
+    "238 +- 7 after 500 iterations of 40k steps (2 x 10^7 steps), where ProMP's MAML-TRPO "
+    "curve is below 180.",
 ]
 
 # what the every-distribution table needs said beside it
