@@ -31,6 +31,7 @@ def overrides(algo: str, tiny: bool, tasks: int) -> list[str]:
                  "rl2.embed_size=8", "rl2.num_minibatches=2", "meta_test.num_tasks=2"]
                 if tiny else [f"rl2.num_envs={2 * tasks}", "rl2.lr=3e-4", "rl2.gae_lambda=0.95",
                               "rl2.ent_coef=0", "rl2.normalize_values=true",
+                              "rl2.update_epochs=10", f"rl2.num_minibatches={2 * tasks // 5}",
                               "meta_test.num_tasks=10"]) + ["rl2.trial_episodes=2"]
     family = ["maml.outer=promp"] if algo == "promp" else []
     return family + (
