@@ -41,9 +41,9 @@ PUBLISHED = [
     "about +- 10): after one step, MAML-TRPO about 180, 215, 245, 255 and 260 at 0.25, 0.5, "
     "0.75, 1.0 and 1.2 x 10^8 steps; ProMP about 255, 290, 300, 310 and 313. At 160k steps "
     "per reference iteration (its trainer counts the pre- and post-update episodes: "
-    "`meta_policy_search/meta_trainer.py`), 10^8 steps are about 600 iterations. The whole HalfCheetahDir run above reaches "
-    "238 +- 7 after 500 iterations of 40k steps (2 x 10^7 steps), where ProMP's MAML-TRPO "
-    "curve is below 180.",
+    "`meta_policy_search/meta_trainer.py`), 10^8 steps are about 600 iterations. The whole "
+    "HalfCheetahDir run above reaches 238 +- 7 after 500 iterations of 40k steps (2 x 10^7 "
+    "steps), where ProMP's MAML-TRPO curve is below 180.",
 ]
 
 # what a single run's section needs said beside it
@@ -52,13 +52,14 @@ RUN_NOTES = {
         "RL^2 adapts within the first episode: the reward shows the direction from the first "
         "steps, so a trial's first episode already runs the task's way (a policy that does "
         "not adapt averages about 0 over the two directions, as MAML-TRPO's before adaptation "
-        "does), and the second adds little. PPO takes 10 epochs of 8 minibatches per update "
-        "here; at 4 x 4, with the Gaussian in the actions' own units ([-10, 10], std 1 at the "
-        "start), the same run stayed under 10 (first episode 6.5 +- 1.1 held out). A "
-        "150-update probe with the box-unit Gaussian and 4 x 4 was still below 0 (-6.0 held "
-        "out; 91.0 at 10 x 8 after the same 150 updates): the extra optimisation is what "
-        "made it learn; whether 10 x 8 also learns without the box-unit Gaussian was not "
-        "measured. The time per iteration is with "
+        "does), and the second episode adds the paired gain above. PPO takes 10 epochs of 8 "
+        "minibatches per update here; at 4 x 4 a 300-update run (on the older 1-iteration "
+        "solver) stayed under 10 (6.5 +- 1.1 first episode held out). A Gaussian in the "
+        "box's units (std 10 on the [-10, 10] actions at the start, against 1 here) was "
+        "tried and learned slower: 24 at update 80 of a 150-update run against 88, and "
+        "104 +- 13 / 113 +- 14 held out after 300 updates, so it was not kept. This run was "
+        "made while that option still existed, by a probe script that switched it off: the "
+        "same computation as the command above without it. The time per iteration is with "
         "the reference-size HalfCheetahVel run sharing the 2 cores.",
 }
 

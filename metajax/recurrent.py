@@ -17,7 +17,6 @@ import numpy as np
 from gymnax.environments import spaces
 
 from metajax.distributions import Categorical, Distribution, for_action_space
-from metajax.envs.base import box_center_and_half_width
 from metajax.networks import actor_critic_heads
 
 
@@ -95,9 +94,6 @@ class RecurrentPolicy:
     module: GRUActorCritic
     distribution: Distribution
     obs_shape: tuple[int, ...]
-    # A bounded Box's (midpoints, half-widths): the Gaussian head works in units of the box
-    # (mean 0 at its middle, std 1 = half its width), whatever scale the actions have.
-    box: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     @property
     def hidden_size(self) -> int:
@@ -113,14 +109,8 @@ class RecurrentPolicy:
                                 jnp.array(True))["params"]
 
     def step(self, params, hidden: jax.Array, obs: jax.Array, reset: jax.Array):
-        """One step: ``(hidden, distribution params, value)``, the distribution over the
-        environment's actions."""
-        hidden, dist, value = self.module.apply({"params": params}, hidden, obs, reset)
-        if self.box is not None:
-            center, half_width = (jnp.asarray(x) for x in self.box)
-            dist = {"mean": center + half_width * dist["mean"],
-                    "log_std": dist["log_std"] + jnp.log(half_width)}
-        return hidden, dist, value
+        """One step: ``(hidden, distribution params, value)``."""
+        return self.module.apply({"params": params}, hidden, obs, reset)
 
     def unroll(self, params, hidden: jax.Array, obs: jax.Array, reset: jax.Array):
         """Scans :meth:`step` over a ``[T]`` sequence; returns the last hidden state and the
@@ -138,9 +128,7 @@ def make_recurrent_policy(obs_shape, action_space: spaces.Space, hidden_size: in
                           embed_size: int = 64, layer_norm: bool = False,
                           separate_critic: bool = False) -> RecurrentPolicy:
     """A GRU actor-critic for a Discrete (categorical) or 1-D Box (Gaussian) action space;
-    see :class:`GRUActorCritic` for the options. On a bounded Box the Gaussian starts centred
-    with a standard deviation of half the box's width, so a policy starts with the same
-    exploration whether the actions span [-1, 1] or [-10, 10]."""
+    see :class:`GRUActorCritic` for the options."""
     if not isinstance(hidden_size, int) or hidden_size < 1:
         raise ValueError(f"hidden_size must be a positive integer, got {hidden_size!r}")
     if not isinstance(embed_size, int) or embed_size < 0:
@@ -148,7 +136,4 @@ def make_recurrent_policy(obs_shape, action_space: spaces.Space, hidden_size: in
     options = dict(embed_size=embed_size, layer_norm=layer_norm, separate_critic=separate_critic)
     distribution, size = for_action_space(action_space)
     module = GRUActorCritic(hidden_size, size, isinstance(distribution, Categorical), **options)
-    box = box_center_and_half_width(action_space)
-    if box is not None:
-        box = tuple(tuple(float(v) for v in x) for x in box)
-    return RecurrentPolicy(module, distribution, tuple(obs_shape), box)
+    return RecurrentPolicy(module, distribution, tuple(obs_shape))

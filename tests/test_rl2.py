@@ -54,18 +54,6 @@ def tiny_rl2(num_episodes=2, num_steps=0, **config):
     return RL2(env, policy, config, num_updates=3)
 
 
-def test_a_gaussian_policy_starts_at_the_box_middle_with_half_its_width_as_std():
-    env = Trials(metajax.Navigation2D(), 2)  # actions in [-0.1, 0.1]^2
-    policy = make_recurrent_policy(env.obs_shape, env.action_space(), hidden_size=8)
-    params = policy.init(jax.random.key(0))
-    _, dist, _ = policy.step(params, policy.initial_hidden(), jnp.ones(env.obs_shape),
-                             jnp.array(True))
-    np.testing.assert_allclose(np.exp(dist["log_std"]), [0.1, 0.1], rtol=1e-6)
-    assert np.all(np.abs(np.asarray(dist["mean"])) < 0.01)  # the head starts near zero
-    bandit = Trials(metajax.BernoulliBandit(3), 2)  # a categorical head is left as it is
-    assert make_recurrent_policy(bandit.obs_shape, bandit.action_space()).box is None
-
-
 def test_hidden_state_resets_exactly_at_trial_boundaries():
     algo = tiny_rl2(num_episodes=2, num_steps=12)  # two trials of 2 x 3 steps per rollout
     state = algo.init(jax.random.key(0))

@@ -58,13 +58,6 @@ def test_observation_carries_previous_action_reward_and_done():
     np.testing.assert_array_equal(obs[3], np.zeros(7))  # the trial ended: a new one begins
 
 
-def test_a_box_action_is_seen_clipped_to_the_box_on_a_unit_scale():
-    env = Trials(metajax.Navigation2D(), num_episodes=2)  # actions in [-0.1, 0.1]^2
-    actions = jnp.array([[0.3, -0.05], [-0.1, 0.02]])
-    _, _, (_, obs, *_) = run(env, env.default_params, 2, action_fn=lambda n: actions)
-    np.testing.assert_allclose(np.asarray(obs)[:, 2:4], [[1.0, -0.5], [-1.0, 0.2]], rtol=1e-6)
-
-
 def test_terminated_episodes_inside_trials_of_a_plain_gymnax_env():
     cartpole, params = gymnax.make("CartPole-v1")
     env = Trials(cartpole, num_episodes=3)

@@ -2,8 +2,7 @@
 
 Duan et al. 2016 (RL^2, Sec. 2.2): a *trial* draws one task and runs ``n`` episodes on it;
 the state resets between the episodes but the task does not; the agent observes
-``(obs, previous action, previous reward, episode-done flag)`` (a bounded Box's action mapped
-onto [-1, 1]) so a recurrent policy can carry
+``(obs, previous action, previous reward, episode-done flag)`` so a recurrent policy can carry
 what it learned about the task from episode to episode. :class:`Trials` wraps any
 :class:`~metajax.envs.base.TaskEnvironment` (a task is drawn per trial) or any plain gymnax
 environment (its params are the one task). It is itself a gymnax environment:
@@ -26,7 +25,7 @@ import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
 
-from metajax.envs.base import TaskEnvironment, box_center_and_half_width
+from metajax.envs.base import TaskEnvironment
 
 
 @struct.dataclass
@@ -59,7 +58,6 @@ class Trials(environment.Environment):
         self.action_dim = (int(env.num_actions) if self._discrete
                            else int(env.action_space(env.default_params).shape[0]))
         self.obs_shape = (self.base_obs_dim + self.action_dim + 2,)
-        self._box = box_center_and_half_width(env.action_space(env.default_params))
 
     @property
     def samples_tasks(self) -> bool:
@@ -89,15 +87,9 @@ class Trials(environment.Environment):
         return jax.tree.map(lambda x: x[0], self.env.sample_tasks(key, 1))
 
     def _encode_action(self, action) -> jax.Array:
-        """One-hot for a discrete action; a bounded Box's action clipped to the box and mapped
-        onto [-1, 1] (what the environment can act on, on one scale for every box)."""
         if self._discrete:
             return jax.nn.one_hot(action, self.action_dim)
-        action = jnp.reshape(action, (self.action_dim,)).astype(jnp.float32)
-        if self._box is None:
-            return action
-        center, half_width = self._box
-        return jnp.clip((action - center) / half_width, -1.0, 1.0)
+        return jnp.reshape(action, (self.action_dim,)).astype(jnp.float32)
 
     def _observe(self, obs, encoded_action, reward, episode_done) -> jax.Array:
         return jnp.concatenate([jnp.reshape(obs, (-1,)).astype(jnp.float32), encoded_action,
