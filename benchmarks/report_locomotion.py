@@ -280,9 +280,8 @@ def run_lines(run: dict) -> list[str]:
         timing += (f"; sampling the meta-batch (physics, policy and the inner step) takes "
                    f"{run['sample_seconds']:.1f} s of a {run['step_seconds']:.1f} s step "
                    f"({100 * run['sample_seconds'] / run['step_seconds']:.0f}%)")
-    note = [run[k] for k in ("physics_note", "note") if run.get(k)]
-    note = [line for n in note for line in (n, "")]
-    return (lines + [timing + ".", ""] + note + promp_lines(run)
+    notes = [line for key in ("physics_note", "note") if run.get(key) for line in (run[key], "")]
+    return (lines + [timing + ".", ""] + notes + promp_lines(run)
             + [f"![{algo} on {run['env']}]({run['plot']})", ""])
 
 
