@@ -49,9 +49,17 @@ def _build_maml(config: TrainConfig) -> MAML | FewShotRegression:
         raise ConfigError("maml.adapt=context (CAVIA) needs policy.context_dim > 0")
     try:
         mesh = task_mesh(config.devices or None) if config.devices != 1 else None
-        return MAML(env, policy, config.maml, mesh)
+        algo = MAML(env, policy, config.maml, mesh)
     except ValueError as err:
         raise ConfigError(f"devices={config.devices}: {err}") from None
+    test = config.meta_test_protocol()
+    try:
+        algo.check_env_batch(config.maml.num_tasks, config.maml.num_episodes, "maml",
+                             "maml.task_chunk")
+        algo.check_env_batch(test.num_tasks, test.num_episodes, "meta_test", "maml.task_chunk")
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return algo
 
 
 def _build_rl2(config: TrainConfig) -> RL2:
@@ -62,9 +70,11 @@ def _build_rl2(config: TrainConfig) -> RL2:
     try:
         trials = Trials(env, c.trial_episodes)
         policy = make_rl2_policy(trials, c)
+        algo = RL2(trials, policy, c, config.num_iterations)
+        algo.check_env_batch(config.meta_test.num_tasks, "meta_test")
     except ValueError as err:
         raise ConfigError(f"rl2 on {config.env}: {err}") from None
-    return RL2(trials, policy, c, config.num_iterations)
+    return algo
 
 
 def _build_agent(config: TrainConfig) -> SingleTaskRun | MetaInitRun:

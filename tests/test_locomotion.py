@@ -1,7 +1,7 @@
 """The brax locomotion task distributions against their written spec (pytorch-maml-rl's
 half_cheetah.py and ant.py, transcribed in NumPy below): rewards and termination on hand-made
-physics states, the task distributions, determinism, tasks batched in one vmap, and a chunked
-MAML run under a timeout (MJX once hung on this CPU at large per-call batches)."""
+physics states, the task distributions, determinism, tasks batched in one vmap, env batches
+per call that could deadlock XLA:CPU refused, and a chunked MAML run under a timeout."""
 
 import ast
 import subprocess
@@ -179,3 +179,52 @@ def test_without_brax_a_locomotion_env_is_a_one_line_error():
     assert done.stderr.strip().splitlines()[-1] == (
         "metajax: error: env AntGoal-v0: the locomotion task distributions need brax: "
         "pip install 'metajax[brax]'")
+
+
+def serial_limit(flops_per_matrix):
+    """The largest batch jaxlib 0.10's LAPACK kernels factorise on the calling thread:
+    ``GetLapackBatchChunkSize`` keeps a batch whole while ``batch * cost < 200000``."""
+    return max(b for b in range(1, 10_000) if b * flops_per_matrix < 200_000)
+
+
+def test_env_batches_that_can_deadlock_xla_cpu_are_refused_before_running(envs, monkeypatch):
+    """On a CPU with jaxlib 0.10.x, MJX's batched Cholesky factorisations (``nv^3 / 3`` FLOPs
+    each) beyond the serial limit run on XLA's thread pool and can deadlock (seen at 1024
+    HalfCheetahs per call): learners refuse such batches with the setting to change; chunks
+    within the limit pass, and a fixed jaxlib has no limit."""
+    from metajax.config import ConfigError, load_config
+    from metajax.envs import locomotion
+    from metajax.learners import LEARNERS
+    from metajax.networks import make_policy
+
+    monkeypatch.setattr(locomotion.jaxlib, "__version__", "0.10.2")
+    cheetah, ant = envs["HalfCheetahVel-v0"], envs["AntVel-v0"]
+    assert (cheetah.qd_size, ant.qd_size) == (9, 14)
+    assert cheetah.max_envs_per_call() == serial_limit(9 ** 3 // 3) == 823
+    assert ant.max_envs_per_call() == serial_limit(14 ** 3 // 3) == 218
+
+    policy = make_policy("gaussian", ant.obs_shape, ant.action_space(), (8,), "tanh")
+    unchunked = metajax.maml(ant, policy, num_tasks=40, num_episodes=20)
+    with pytest.raises(ValueError, match=r"meta-batch \(40 tasks x 20 episodes\) steps 800 "
+                                         r"AntVel-v0 envs in one call.* at most 218 .*task_chunk"):
+        unchunked.check_env_batch(40, 20, "the meta-batch")
+    chunked = metajax.maml(ant, policy, num_tasks=40, num_episodes=20, task_chunk=10)
+    chunked.check_env_batch(40, 20, "the meta-batch")  # 200 envs per call
+    with pytest.raises(ValueError, match="450 AntVel-v0 envs"):  # 10 does not divide 45
+        chunked.check_env_batch(45, 10, "the meta-test")
+
+    config = Path(__file__).resolve().parent.parent / "benchmarks" / "configs"
+    with pytest.raises(ConfigError, match=r"^maml \(50 tasks x 20 episodes\) steps 1000 "
+                                          r".*set maml.task_chunk to a divisor"):
+        LEARNERS["maml"].build(load_config(config / "halfcheetah_vel.yaml",
+                                           ["maml.num_tasks=50", "maml.task_chunk=0"]))
+    with pytest.raises(ConfigError, match=r"rl2 on HalfCheetahDir-v0: num_envs \(840 trials\)"):
+        LEARNERS["rl2"].build(load_config(config / "halfcheetah_dir_rl2.yaml",
+                                          ["rl2.num_envs=840"]))
+
+    monkeypatch.setenv("METAJAX_ALLOW_LARGE_ENV_BATCHES", "1")  # the user takes the risk
+    unchunked.check_env_batch(40, 20, "the meta-batch")
+    monkeypatch.delenv("METAJAX_ALLOW_LARGE_ENV_BATCHES")
+    monkeypatch.setattr(locomotion.jaxlib, "__version__", "0.11.1")
+    assert cheetah.max_envs_per_call() is None
+    unchunked.check_env_batch(40, 20, "the meta-batch")

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh
 
-from metajax import inner
+from metajax import checks, inner
 from metajax.algorithms.maml_config import MAMLConfig
 from metajax.algorithms.outer import MetaObjective, MetaState, OuterRule
 from metajax.algorithms.post_adaptation import (SYMMETRIC, Linearization,
@@ -156,6 +156,7 @@ class MAML:
         the validation batch ``[tasks, ...]`` from the adapted policy, the mean return before
         each inner step ``[tasks, steps]``, after adaptation ``[tasks]``, and the adapted
         params ``[tasks, ...]``."""
+        self.check_env_batch(self.config.num_tasks, self.config.num_episodes, "the meta-batch")
         task_key, sample_key = jax.random.split(key)
         tasks = self.env.sample_tasks(task_key, self.config.num_tasks)
         keys = jax.random.split(sample_key, self.config.num_tasks)
@@ -268,8 +269,27 @@ class MAML:
             return jnp.append(returns, jnp.mean(final.episode_returns))
 
         num_tasks = jax.tree.leaves(tasks)[0].shape[0]
-        chunk = self.layout.chunk if self.layout.chunk and num_tasks % self.layout.chunk == 0 else 0
-        return map_tasks(per_task, tasks, jax.random.split(key, num_tasks), chunk=chunk)
+        self.check_env_batch(num_tasks, plan.num_episodes, "the meta-test")
+        return map_tasks(per_task, tasks, jax.random.split(key, num_tasks),
+                         chunk=self._chunk_of(num_tasks))
+
+    def _chunk_of(self, num_tasks: int) -> int:
+        """The layout's chunk where it divides ``num_tasks`` (else 0: one vmap)."""
+        chunk = self.layout.chunk
+        return chunk if chunk and num_tasks % chunk == 0 else 0
+
+    def check_env_batch(self, num_tasks: int, num_episodes: int, what: str,
+                        chunk_name: str = "task_chunk") -> None:
+        """Refuses rollouts of ``num_tasks`` x ``num_episodes`` whose env batch per call (a
+        chunk of tasks, or every task on a device) exceeds the env's
+        ``max_envs_per_call()``: a ``ValueError`` before anything runs (``chunk_name``: what
+        the message calls the chunk setting)."""
+        devices = self.mesh.size if self.mesh is not None else 1
+        tasks_per_call = self._chunk_of(num_tasks) or num_tasks // devices
+        checks.env_batch(f"{what} ({num_tasks} tasks x {num_episodes} episodes)",
+                         tasks_per_call * num_episodes, self.env,
+                         f"set {chunk_name} to a divisor of the task count small enough that "
+                         f"{chunk_name} x episodes stays within the limit")
 
     def describe_test(self, protocol: MetaTestConfig, inherited: tuple[str, ...]) -> str:
         return describe_adaptation_test(protocol, inherited)

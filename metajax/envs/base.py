@@ -20,6 +20,12 @@ class TaskEnvironment(environment.Environment, abc.ABC):
     def sample_tasks(self, key: jax.Array, num_tasks: int) -> environment.EnvParams:
         """Draws ``num_tasks`` tasks; every leaf of the returned params has a leading task axis."""
 
+    def max_envs_per_call(self) -> int | None:
+        """The most envs one jitted call may step at once on the default backend (``None``: no
+        limit). Physics whose batched linear algebra can deadlock XLA:CPU above a batch size
+        (the locomotion tasks on MJX) say so here; learners refuse larger batches up front."""
+        return None
+
     @property
     def max_steps_in_episode(self) -> int:
         """The episode horizon (a static int, so it can size a ``lax.scan``)."""

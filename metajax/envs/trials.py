@@ -59,6 +59,10 @@ class Trials(environment.Environment):
                            else int(env.action_space(env.default_params).shape[0]))
         self.obs_shape = (self.base_obs_dim + self.action_dim + 2,)
 
+    def max_envs_per_call(self) -> int | None:
+        """The wrapped task distribution's limit (see ``TaskEnvironment.max_envs_per_call``)."""
+        return self.env.max_envs_per_call() if self.samples_tasks else None
+
     @property
     def samples_tasks(self) -> bool:
         return isinstance(self.env, TaskEnvironment)
