@@ -25,7 +25,7 @@ from unittest import mock
 
 import jax
 
-from metajax import checks
+from metajax import xla_cpu
 from metajax.config import build_algorithm, load_config
 
 HERE = Path(__file__).parent
@@ -36,7 +36,7 @@ def measure(tasks: int, repeats: int, chunk: int, run: bool = True, warmup: int 
     overrides = [f"maml.num_tasks={tasks}", f"maml.task_chunk={chunk}"]
     key, init_key = jax.random.split(jax.random.key(0))
     # a plan is compiled, never run: no env batch limit (it guards against a deadlock)
-    unlimited = {} if run else {checks.ALLOW_LARGE_ENV_BATCHES: "1"}
+    unlimited = {} if run else {xla_cpu.ALLOW_LARGE_ENV_BATCHES: "1"}
     with mock.patch.dict(os.environ, unlimited):
         algo = build_algorithm(load_config(config, overrides))
         state = algo.init(init_key)

@@ -10,6 +10,7 @@ from typing import Callable, NamedTuple
 import gymnax
 from gymnax.environments import spaces
 
+from metajax import xla_cpu
 from metajax.algorithms import dqn, ppo
 from metajax.algorithms.agent_runs import MetaInitRun, SingleTaskRun
 from metajax.algorithms.maml import MAML
@@ -55,8 +56,9 @@ def _build_maml(config: TrainConfig) -> MAML | FewShotRegression:
     test = config.meta_test_protocol()
     try:
         algo.check_env_batch(config.maml.num_tasks, config.maml.num_episodes, "maml",
-                             "maml.task_chunk")
-        algo.check_env_batch(test.num_tasks, test.num_episodes, "meta_test", "maml.task_chunk")
+                             sharded=True, copies=config.members, chunk_name="maml.task_chunk")
+        algo.check_env_batch(test.num_tasks, test.num_episodes, "meta_test",
+                             copies=config.members, chunk_name="maml.task_chunk")
     except ValueError as err:
         raise ConfigError(str(err)) from None
     return algo
@@ -71,7 +73,9 @@ def _build_rl2(config: TrainConfig) -> RL2:
         trials = Trials(env, c.trial_episodes)
         policy = make_rl2_policy(trials, c)
         algo = RL2(trials, policy, c, config.num_iterations)
-        algo.check_env_batch(config.meta_test.num_tasks, "meta_test")
+        algo.check_env_batch(c.num_envs, "rl2", "rl2.num_envs", config.members)
+        algo.check_env_batch(config.meta_test.num_tasks, "meta_test", "meta_test.num_tasks",
+                             config.members)
     except ValueError as err:
         raise ConfigError(f"rl2 on {config.env}: {err}") from None
     return algo
@@ -99,9 +103,24 @@ def _build_agent(config: TrainConfig) -> SingleTaskRun | MetaInitRun:
     try:
         if single:
             return SingleTaskRun(learner, config.num_iterations)
+        _check_meta_init_env_batches(config, env)
         return MetaInitRun(learner, env, config.meta_init, config.num_iterations)
     except ValueError as err:
         raise ConfigError(f"{config.algo} on {config.env}: {err}") from None
+
+
+def _check_meta_init_env_batches(config: TrainConfig, env) -> None:
+    """Reptile runs every task's learner (its ``num_envs`` envs) in one vmap, and its meta-test
+    evaluates every held-out task's episodes at once: both within ``max_envs_per_call()``."""
+    envs = config.dqn.num_envs if config.algo == "dqn" else config.ppo.num_envs
+    test = config.meta_test_protocol()
+    tasks = config.meta_init.tasks_per_iteration
+    xla_cpu.check_env_batch(f"meta_init ({tasks} tasks x {envs} envs)",
+                            config.members * tasks * envs, env,
+                            f"lower meta_init.tasks_per_iteration or {config.algo}.num_envs")
+    xla_cpu.check_env_batch(f"meta_test ({test.num_tasks} tasks)",
+                            config.members * test.num_tasks * max(envs, test.num_episodes), env,
+                            "lower meta_test.num_tasks")
 
 
 def _refuse_supervised(config: TrainConfig):

@@ -182,22 +182,23 @@ def test_without_brax_a_locomotion_env_is_a_one_line_error():
 
 
 def serial_limit(flops_per_matrix):
-    """The largest batch jaxlib 0.10's LAPACK kernels factorise on the calling thread:
+    """The largest batch jaxlib's LAPACK kernels factorise on the calling thread:
     ``GetLapackBatchChunkSize`` keeps a batch whole while ``batch * cost < 200000``."""
     return max(b for b in range(1, 10_000) if b * flops_per_matrix < 200_000)
 
 
 def test_env_batches_that_can_deadlock_xla_cpu_are_refused_before_running(envs, monkeypatch):
-    """On a CPU with jaxlib 0.10.x, MJX's batched Cholesky factorisations (``nv^3 / 3`` FLOPs
+    """On a CPU with jaxlib >= 0.10, MJX's batched Cholesky factorisations (``nv^3 / 3`` FLOPs
     each) beyond the serial limit run on XLA's thread pool and can deadlock (seen at 1024
-    HalfCheetahs per call): learners refuse such batches with the setting to change; chunks
-    within the limit pass, and a fixed jaxlib has no limit."""
+    HalfCheetahs per call): learners refuse such batches, seeds and sweeps included, with the
+    setting to change; chunks within the limit pass."""
+    from metajax import xla_cpu
     from metajax.config import ConfigError, load_config
-    from metajax.envs import locomotion
     from metajax.learners import LEARNERS
     from metajax.networks import make_policy
 
-    monkeypatch.setattr(locomotion.jaxlib, "__version__", "0.10.2")
+    monkeypatch.setattr(xla_cpu.jax, "default_backend", lambda: "cpu")
+    monkeypatch.setattr(xla_cpu.jaxlib, "__version__", "0.10.2")
     cheetah, ant = envs["HalfCheetahVel-v0"], envs["AntVel-v0"]
     assert (cheetah.qd_size, ant.qd_size) == (9, 14)
     assert cheetah.max_envs_per_call() == serial_limit(9 ** 3 // 3) == 823
@@ -205,9 +206,12 @@ def test_env_batches_that_can_deadlock_xla_cpu_are_refused_before_running(envs, 
 
     policy = make_policy("gaussian", ant.obs_shape, ant.action_space(), (8,), "tanh")
     unchunked = metajax.maml(ant, policy, num_tasks=40, num_episodes=20)
-    with pytest.raises(ValueError, match=r"meta-batch \(40 tasks x 20 episodes\) steps 800 "
-                                         r"AntVel-v0 envs in one call.* at most 218 .*task_chunk"):
+    refused = r"meta-batch \(40 tasks x 20 episodes\) steps 800 AntVel-v0 envs in one call"
+    with pytest.raises(ValueError, match=refused + r".* at most 218 .*task_chunk"):
         unchunked.check_env_batch(40, 20, "the meta-batch")
+    state = unchunked.init(jax.random.key(0))
+    with pytest.raises(ValueError, match=refused):  # while tracing, before any physics
+        jax.eval_shape(unchunked.sample_meta_batch, state.meta_params, jax.random.key(1))
     chunked = metajax.maml(ant, policy, num_tasks=40, num_episodes=20, task_chunk=10)
     chunked.check_env_batch(40, 20, "the meta-batch")  # 200 envs per call
     with pytest.raises(ValueError, match="450 AntVel-v0 envs"):  # 10 does not divide 45
@@ -218,6 +222,8 @@ def test_env_batches_that_can_deadlock_xla_cpu_are_refused_before_running(envs, 
                                           r".*set maml.task_chunk to a divisor"):
         LEARNERS["maml"].build(load_config(config / "halfcheetah_vel.yaml",
                                            ["maml.num_tasks=50", "maml.task_chunk=0"]))
+    with pytest.raises(ConfigError, match=r"^maml \(40 tasks x 20 episodes\) steps 1000 "):
+        LEARNERS["maml"].build(load_config(config / "halfcheetah_vel.yaml", ["seeds=5"]))
     with pytest.raises(ConfigError, match=r"rl2 on HalfCheetahDir-v0: num_envs \(840 trials\)"):
         LEARNERS["rl2"].build(load_config(config / "halfcheetah_dir_rl2.yaml",
                                           ["rl2.num_envs=840"]))
@@ -225,6 +231,6 @@ def test_env_batches_that_can_deadlock_xla_cpu_are_refused_before_running(envs, 
     monkeypatch.setenv("METAJAX_ALLOW_LARGE_ENV_BATCHES", "1")  # the user takes the risk
     unchunked.check_env_batch(40, 20, "the meta-batch")
     monkeypatch.delenv("METAJAX_ALLOW_LARGE_ENV_BATCHES")
-    monkeypatch.setattr(locomotion.jaxlib, "__version__", "0.11.1")
+    monkeypatch.setattr(xla_cpu.jaxlib, "__version__", "0.9.2")  # batches stay on one thread
     assert cheetah.max_envs_per_call() is None
     unchunked.check_env_batch(40, 20, "the meta-batch")

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh
 
-from metajax import checks, inner
+from metajax import inner, xla_cpu
 from metajax.algorithms.maml_config import MAMLConfig
 from metajax.algorithms.outer import MetaObjective, MetaState, OuterRule
 from metajax.algorithms.post_adaptation import (SYMMETRIC, Linearization,
@@ -156,7 +156,8 @@ class MAML:
         the validation batch ``[tasks, ...]`` from the adapted policy, the mean return before
         each inner step ``[tasks, steps]``, after adaptation ``[tasks]``, and the adapted
         params ``[tasks, ...]``."""
-        self.check_env_batch(self.config.num_tasks, self.config.num_episodes, "the meta-batch")
+        self.check_env_batch(self.config.num_tasks, self.config.num_episodes, "the meta-batch",
+                             sharded=True)
         task_key, sample_key = jax.random.split(key)
         tasks = self.env.sample_tasks(task_key, self.config.num_tasks)
         keys = jax.random.split(sample_key, self.config.num_tasks)
@@ -278,18 +279,20 @@ class MAML:
         chunk = self.layout.chunk
         return chunk if chunk and num_tasks % chunk == 0 else 0
 
-    def check_env_batch(self, num_tasks: int, num_episodes: int, what: str,
+    def check_env_batch(self, num_tasks: int, num_episodes: int, what: str, *,
+                        sharded: bool = False, copies: int = 1,
                         chunk_name: str = "task_chunk") -> None:
         """Refuses rollouts of ``num_tasks`` x ``num_episodes`` whose env batch per call (a
-        chunk of tasks, or every task on a device) exceeds the env's
-        ``max_envs_per_call()``: a ``ValueError`` before anything runs (``chunk_name``: what
-        the message calls the chunk setting)."""
-        devices = self.mesh.size if self.mesh is not None else 1
+        chunk of tasks, or every task, over the mesh where ``sharded``, times ``copies``
+        vmapped runs: seeds or sweep points) exceeds the env's ``max_envs_per_call()``: a
+        ``ValueError`` before anything runs (:mod:`metajax.xla_cpu`)."""
+        devices = self.mesh.size if self.mesh is not None and sharded else 1
         tasks_per_call = self._chunk_of(num_tasks) or num_tasks // devices
-        checks.env_batch(f"{what} ({num_tasks} tasks x {num_episodes} episodes)",
-                         tasks_per_call * num_episodes, self.env,
-                         f"set {chunk_name} to a divisor of the task count small enough that "
-                         f"{chunk_name} x episodes stays within the limit")
+        xla_cpu.check_env_batch(
+            f"{what} ({num_tasks} tasks x {num_episodes} episodes)",
+            copies * tasks_per_call * num_episodes, self.env,
+            f"set {chunk_name} to a divisor of the task count small enough that {chunk_name} "
+            f"x episodes stays within the limit, or use fewer tasks or episodes")
 
     def describe_test(self, protocol: MetaTestConfig, inherited: tuple[str, ...]) -> str:
         return describe_adaptation_test(protocol, inherited)

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from metajax import checks
+from metajax import checks, xla_cpu
 from metajax.algorithms.ppo_hyperparameters import PPOHyperparameters
 from metajax.envs.trials import Trials
 from metajax.estimators import gae_with_dones, normalize_advantages
@@ -126,7 +126,7 @@ class RL2:
             raise ValueError(f"config.trial_episodes ({config.trial_episodes}) must equal the "
                              f"Trials env's num_episodes ({env.num_episodes})")
         self.env, self.policy, self.config = env, policy, config
-        self.check_env_batch(config.num_envs, "num_envs")
+        self.check_env_batch(config.num_envs, "num_envs", "num_envs")
         self.num_steps = config.num_steps or env.trial_horizon
         self.env_params = env.default_params
         steps = num_updates * config.update_epochs * config.num_minibatches
@@ -254,7 +254,7 @@ class RL2:
         """Runs one trial on each of ``tasks`` (batched env params of the wrapped env);
         returns the return of every episode of the trial, ``[num_tasks, num_episodes]``."""
         num_tasks = jax.tree.leaves(tasks)[0].shape[0]
-        self.check_env_batch(num_tasks, "the meta-test")
+        self.check_env_batch(num_tasks, "the meta-test", "the number of tasks")
         env_params = self.env.fixed_task(tasks)
         reset_key, key = jax.random.split(key)
         obs, env_state = jax.vmap(self.env.reset)(jax.random.split(reset_key, num_tasks),
@@ -276,11 +276,13 @@ class RL2:
         _, per_episode = scan_steps(one_step, carry, key, self.env.trial_horizon)
         return per_episode.sum(0)
 
-    def check_env_batch(self, num_trials: int, what: str) -> None:
-        """Refuses stepping ``num_trials`` trials in one call where the env's
-        ``max_envs_per_call()`` is smaller: a ``ValueError`` before anything runs."""
-        checks.env_batch(f"{what} ({num_trials} trials)", num_trials, self.env,
-                         "use fewer trials per call")
+    def check_env_batch(self, num_trials: int, what: str, setting: str,
+                        copies: int = 1) -> None:
+        """Refuses stepping ``num_trials`` trials (times ``copies`` vmapped runs) in one call
+        where the env's ``max_envs_per_call()`` is smaller: a ``ValueError`` naming the
+        ``setting`` to lower, before anything runs (:mod:`metajax.xla_cpu`)."""
+        xla_cpu.check_env_batch(f"{what} ({num_trials} trials)", copies * num_trials, self.env,
+                                f"lower {setting}")
 
     # ----- the MetaLearner protocol -----
 

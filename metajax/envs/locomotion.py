@@ -46,16 +46,15 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import re
 import warnings
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import jaxlib
 from flax import struct
 from gymnax.environments import environment, spaces
 
+from metajax import xla_cpu
 from metajax.envs.base import TaskEnvironment
 
 BACKENDS = ("mjx", "generalized", "spring", "positional")
@@ -65,13 +64,6 @@ NORMALIZATION_SCALE = 10.0  # pytorch-maml-rl's normalization_scale for these en
 # speeds of 190 in 400 random episodes, a return of 7e21 in a ProMP run); at 2 none did and
 # speeds stay within 5% of the converged solver's (99th percentile)
 MJX_SOLVER_ITERATIONS = 2
-# jaxlib's LAPACK kernels on a CPU (0.10.0 up to 0.11.1, whose open-source builds run them
-# serially again) split a batch of matrices over XLA's intra-op thread pool once the batch's
-# estimated FLOPs reach this (``kMinWorkPerTask`` in ``jaxlib/cpu/lapack_kernels.cc``) and
-# block the calling thread until the parts finish; when as many such calls run at once as the
-# pool has threads, every thread waits for parts queued behind the others, for ever
-LAPACK_SERIAL_FLOPS = 200_000
-LAPACK_PARALLEL_JAXLIB = ((0, 10, 0), (0, 11, 1))  # [first, fixed) jaxlib versions
 
 
 @struct.dataclass
@@ -180,20 +172,15 @@ class Locomotion(TaskEnvironment):
         self.obs_shape = (self._obs_size(),)
 
     def max_envs_per_call(self) -> int | None:
-        """On a CPU with an affected jaxlib (:data:`LAPACK_PARALLEL_JAXLIB`): the most envs
-        whose per-step factorisations stay below :data:`LAPACK_SERIAL_FLOPS`, so they run on
-        the calling thread and cannot deadlock. MJX factorises the ``nv x nv`` mass matrix and
-        Newton Hessian (Cholesky, jaxlib's estimate ``nv^3 / 3``): HalfCheetah 823, Ant 218;
-        ``generalized`` also solves against an ``nv x nv`` identity (``nv^3``): 274 and 72.
-        ``spring`` and ``positional`` factorise nothing (``None``)."""
-        if self.backend not in ("mjx", "generalized") or jax.default_backend() != "cpu":
-            return None
-        first, fixed = LAPACK_PARALLEL_JAXLIB
-        if not first <= _version(jaxlib.__version__) < fixed:
+        """The most envs one call may step without risking XLA:CPU's LAPACK deadlock
+        (:mod:`metajax.xla_cpu`). MJX factorises the ``nv x nv`` mass matrix and Newton
+        Hessian (Cholesky, ``nv^3 / 3`` FLOPs): HalfCheetah 823, Ant 218; ``generalized``
+        also solves against an ``nv x nv`` identity (``nv^3``): 274 and 72. ``spring`` and
+        ``positional`` factorise nothing (``None``)."""
+        if self.backend not in ("mjx", "generalized"):
             return None
         nv = self.qd_size
-        flops = nv ** 3 // 3 if self.backend == "mjx" else nv ** 3
-        return (LAPACK_SERIAL_FLOPS - 1) // flops
+        return xla_cpu.serial_batch_limit(nv ** 3 // 3 if self.backend == "mjx" else nv ** 3)
 
     # ----- the task -----
 
@@ -278,11 +265,6 @@ class Locomotion(TaskEnvironment):
 
     def observation_space(self, params=None) -> spaces.Box:
         return spaces.Box(-jnp.inf, jnp.inf, self.obs_shape, jnp.float32)
-
-
-def _version(text: str) -> tuple[int, ...]:
-    """``"0.10.2"`` -> ``(0, 10, 2)``."""
-    return tuple(int(n) for n in re.findall(r"\d+", text)[:3])
 
 
 def _rotation_matrix(quat: jax.Array) -> jax.Array:
