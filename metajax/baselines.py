@@ -6,7 +6,7 @@ regression on the discounted returns of the valid steps; the ridge coefficient s
 
 The fit is a constant under differentiation (as in rllab and pytorch-maml-rl, which fit it on
 detached data), and its solves run one matrix at a time (:func:`solve`): batched LAPACK calls
-deadlock XLA:CPU when two of them run at once.
+deadlock XLA:CPU when two of them run at once (:mod:`metajax.xla_cpu`).
 """
 
 from __future__ import annotations
