@@ -6,7 +6,7 @@ calls; a child that finishes no call within ``--timeout`` seconds after its last
 race, so a case that finishes proves little; one that hangs is the deadlock. Re-run it after a
 jaxlib upgrade to see whether ``metajax.xla_cpu``'s limit can be lifted.
 
-    python benchmarks/env_batch_probe.py [--envs 1024 2048] [--solver-iterations 1 2]
+    python benchmarks/env_batch_probe.py [--envs 1024 2048] [--solver-iterations 1 2] [--merge]
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds per call (compile included) before a case counts as hung")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the results file's rows of other cases")
     parser.add_argument("--out", default=str(HERE / "results" / "env_batch_probe.json"))
     args = parser.parse_args()
     if args.child:
@@ -90,6 +92,11 @@ def main() -> None:
             rows.append(row)
             print(f"| {args.env} | {envs} | {iterations} | {row['calls_done']} of "
                   f"{args.calls} | {'yes' if row['hung'] else 'no'} |", flush=True)
+    if args.merge and Path(args.out).is_file():
+        case = lambda r: (r["env"], r["envs_per_call"], r["solver_iterations"])  # noqa: E731
+        new = {case(r) for r in rows}
+        rows = [r for r in json.loads(Path(args.out).read_text())["rows"]
+                if case(r) not in new] + rows
     Path(args.out).write_text(json.dumps(
         {"machine": platform.node(), "jaxlib": jaxlib.__version__, "steps": args.steps,
          "rows": rows}, indent=1))

@@ -85,6 +85,7 @@ def locomotion_section(load: Loader) -> list[str]:
     lines = ["## Locomotion on brax: HalfCheetah and Ant task distributions", ""]
     lines += throughput_lines(load("locomotion_throughput"))
     lines += termination_lines(load("locomotion_termination"))
+    lines += probe_lines(load("env_batch_probe"))
     long_runs = {name: data for name in LONG_RUN_ENVS if (data := load(name)) is not None}
     for name, data in long_runs.items():
         lines += fidelity_lines(data, name)
@@ -138,6 +139,28 @@ def termination_lines(data: dict | None) -> list[str]:
     for r in data["rows"]:
         lines.append(f"| {r['actions']} | {r['physics']} | {100 * r['terminated']:.0f}% | "
                      f"{r['mean_length']:.1f} |")
+    return lines + [""]
+
+
+def probe_lines(data: dict | None) -> list[str]:
+    if data is None:
+        return []
+    lines = ["### MJX env batches that deadlock XLA:CPU", "",
+             "Command: `python benchmarks/env_batch_probe.py --envs 1024 2048 --solver-iterations"
+             " 1 2 --calls 4 --timeout 300`, then the same with `--envs 800 --merge` (jaxlib "
+             f"{data['jaxlib']}, the machine otherwise idle): {data['steps']} steps of random "
+             "actions per call, each case in a child process that counts as hung when no call "
+             "finishes within the timeout. Above 823 HalfCheetahs per call jaxlib runs the "
+             "batch's Cholesky factorisations on XLA's thread pool, where they can wait on each "
+             "other for ever (`metajax.xla_cpu`; `gdb` on hung cases: both pool threads in "
+             "`ParallelBatchMap` under `lapack_spotrf_ffi`); at 800 they stay on the calling "
+             "thread. metajax refuses batches above the limit before a run starts.", "",
+             "| env | envs per call | Newton iterations | calls done | hung |",
+             "|---|---|---|---|---|"]
+    rows = sorted(data["rows"], key=lambda r: (r["solver_iterations"], r["envs_per_call"]))
+    lines += [f"| {r['env']} | {r['envs_per_call']} | {r['solver_iterations']} | "
+              f"{r['calls_done']} of {r['calls']} | {'yes' if r['hung'] else 'no'} |"
+              for r in rows]
     return lines + [""]
 
 
