@@ -190,11 +190,13 @@ def serial_limit(flops_per_matrix):
 def test_env_batches_that_can_deadlock_xla_cpu_are_refused_before_running(envs, monkeypatch):
     """On a CPU with jaxlib >= 0.10, MJX's batched Cholesky factorisations (``nv^3 / 3`` FLOPs
     each) beyond the serial limit run on XLA's thread pool and can deadlock (seen at 1024
-    HalfCheetahs per call): learners refuse such batches, seeds and sweeps included, with the
-    setting to change; chunks within the limit pass."""
+    HalfCheetahs per call): learners refuse such batches (MAML's meta-batch and meta-test
+    while tracing, and every builder: MAML with seeds, RL^2, Reptile), with the setting to
+    change; chunks within the limit pass."""
     from metajax import xla_cpu
     from metajax.config import ConfigError, load_config
     from metajax.learners import LEARNERS
+    from metajax.meta_learner import MetaTestPlan
     from metajax.networks import make_policy
 
     monkeypatch.setattr(xla_cpu.jax, "default_backend", lambda: "cpu")
@@ -212,6 +214,10 @@ def test_env_batches_that_can_deadlock_xla_cpu_are_refused_before_running(envs, 
     state = unchunked.init(jax.random.key(0))
     with pytest.raises(ValueError, match=refused):  # while tracing, before any physics
         jax.eval_shape(unchunked.sample_meta_batch, state.meta_params, jax.random.key(1))
+    tasks, plan = ant.sample_tasks(jax.random.key(2), 40), MetaTestPlan.constant(1, 0.1, 20)
+    with pytest.raises(ValueError, match=r"meta-test \(40 tasks x 20 episodes\) steps 800"):
+        jax.eval_shape(lambda: unchunked.meta_test(state.meta_params, tasks, jax.random.key(3),
+                                                   plan))
     chunked = metajax.maml(ant, policy, num_tasks=40, num_episodes=20, task_chunk=10)
     chunked.check_env_batch(40, 20, "the meta-batch")  # 200 envs per call
     with pytest.raises(ValueError, match="450 AntVel-v0 envs"):  # 10 does not divide 45
@@ -227,6 +233,10 @@ def test_env_batches_that_can_deadlock_xla_cpu_are_refused_before_running(envs, 
     with pytest.raises(ConfigError, match=r"rl2 on HalfCheetahDir-v0: num_envs \(840 trials\)"):
         LEARNERS["rl2"].build(load_config(config / "halfcheetah_dir_rl2.yaml",
                                           ["rl2.num_envs=840"]))
+    with pytest.raises(ConfigError, match=r"^ppo on AntVel-v0: meta_init \(8 tasks x 64 envs\) "
+                                          r"steps 512 .*lower meta_init.tasks_per_iteration"):
+        LEARNERS["ppo"].build(load_config(None, ["algo=ppo", "env=AntVel-v0",
+                                                 "ppo.num_envs=64"]))
 
     monkeypatch.setenv("METAJAX_ALLOW_LARGE_ENV_BATCHES", "1")  # the user takes the risk
     unchunked.check_env_batch(40, 20, "the meta-batch")
