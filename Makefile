@@ -21,7 +21,7 @@ demo: $(STAMP)  ## meta-train MAML-TRPO on Navigation2D, then meta-test; writes 
 	$(PY) -m metajax train
 
 test: $(BENCH_STAMP)  ## the whole suite: slow learning tests, PyTorch baselines, brax locomotion
-	$(PY) -m pytest -q -n 2 --dist loadfile --durations=25  # two workers, a test file on one
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25  # two workers, a file on one, longest first
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
