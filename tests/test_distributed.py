@@ -1,4 +1,4 @@
-"""The task axis sharded over 1, 2, 4 and 8 (forced CPU) devices gives the same meta-steps as
+"""The task axis sharded over 2 and 8 (forced CPU) devices gives the same meta-steps as
 one device, to floating-point tolerance (float64, so reduction order is the only difference).
 Runs in a subprocess, since the device count is fixed when JAX starts."""
 
@@ -20,7 +20,7 @@ from conftest import tiny_algo
 from metajax.distributed import task_mesh
 
 out = {}
-for n in (1, 2, 4, 8):
+for n in (1, 2, 8):
     algo = tiny_algo(num_tasks=8)
     algo = type(algo)(algo.env, algo.policy, algo.config, task_mesh(n))
     state = algo.init(jax.random.key(0))
@@ -52,7 +52,7 @@ def runs():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("devices", [2, 4, 8])
+@pytest.mark.parametrize("devices", [2, 8])  # 4 and 1 task per device
 def test_sharded_meta_step_equals_one_device(runs, devices):
     one, many = runs["1"], runs[str(devices)]
     np.testing.assert_allclose(many["post_return"], one["post_return"], rtol=1e-9)

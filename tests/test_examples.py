@@ -22,7 +22,9 @@ def test_quickstart_example():
     assert len(returns) == 3 and np.all(np.isfinite(returns))
 
 
-def test_custom_task_example():
+def test_custom_task_example(monkeypatch):
+    from metajax.envs import registry  # the example registers its env: undone after the test
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     metrics = _load("custom_task").main(iterations=2, tasks=2, episodes=2, horizon=10)
     assert np.isfinite(float(metrics["post_return"]))
 
