@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from locomotion_notes import PUBLISHED, RUN_NOTES, SUMMARY_NOTES  # benchmarks/ is the dir
+from locomotion_notes import PUBLISHED, RUN_NOTES, SUMMARY_NOTES  # benchmarks/ is the script's dir
 
 Loader = Callable[[str], "dict | None"]
 BLOWN_UP = 1e3  # a mean return beyond this in magnitude: an episode blew up (old physics)
