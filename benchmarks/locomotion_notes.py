@@ -56,6 +56,17 @@ RUN_NOTES = {
         "bound.",
 }
 
+# long runs that stopped short of their iterations for good: why, in place of "in progress"
+STOPPED_RUNS = {
+    "long_run_halfcheetah_vel_reference":
+        "It ends here. It ran in parts over several sessions, each continuing from "
+        "the last checkpoint (`--checkpoints DIR`), and its checkpoints stayed on the machine "
+        "that made them. Finishing it now means running it again from the start: about 7.5 "
+        "hours of this 2-core CPU at 54 s per iteration, or an accelerator. What it shows so far "
+        "is the plateau of the CPU-sized 500-iteration run above (-34.8 and -32.8 after one "
+        "step at 200 and 300 iterations), reached sooner.",
+}
+
 # what the every-distribution table needs said beside it
 SUMMARY_NOTES = [
     "AntVel adapts least, and its gain grows with training (training gain per 50 iterations of "

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from locomotion_notes import PUBLISHED, RUN_NOTES, SUMMARY_NOTES  # benchmarks/ is the script's dir
+from locomotion_notes import (PUBLISHED, RUN_NOTES, STOPPED_RUNS,  # benchmarks/: the script's dir
+                              SUMMARY_NOTES)
 
 Loader = Callable[[str], "dict | None"]
 BLOWN_UP = 1e3  # a mean return beyond this in magnitude: an episode blew up (old physics)
@@ -114,8 +115,11 @@ def fidelity_lines(data: dict, name: str) -> list[str]:
     batch = (f"at a CPU-sized meta-batch ({' '.join(data['overrides'])}: a quarter of the "
              "reference's 40 x 20 env steps)" if data["overrides"]
              else "as they are, the reference's meta-batch of 40 tasks x 20 episodes included")
-    heading = "over a whole run" + ("" if run.get("complete", True) else
-                                    f", in progress ({done} of {run['iterations']} iterations)")
+    stopped = STOPPED_RUNS.get(name)
+    heading = "over a whole run" + (
+        "" if run.get("complete", True) else
+        f", stopped at {done} of {run['iterations']} iterations" if stopped else
+        f", in progress ({done} of {run['iterations']} iterations)")
     lines = [
         f"### Fidelity: MAML-TRPO on {env} {heading}", "",
         f"Command: `{data['commands'][0]}` ({data['device']}). The reference's settings "
@@ -140,6 +144,8 @@ def fidelity_lines(data: dict, name: str) -> list[str]:
         lines[-1] += (f" Continued from its checkpoint{'s' * (len(at) > 1)} at iteration"
                       f"{'s' * (len(at) > 1)} {', '.join(map(str, at))} (the same numbers as an "
                       "unbroken run).")
+    if stopped and not run.get("complete", True):
+        return lines + ["", stopped, ""]
     if not run.get("complete", True):
         return lines + ["", "It runs in parts, one session at a time: with `--checkpoints DIR` "
                         "the same command continues it from its last checkpoint, to the "

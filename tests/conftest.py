@@ -1,8 +1,10 @@
 """Shared tiny configurations so the suite compiles few programs and runs in minutes."""
 
+import importlib.util
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import jax
 import pytest
@@ -47,6 +49,17 @@ def pytest_unconfigure(config):
 def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name):
+    """``examples/<name>.py`` as a module, to call its ``main`` at tiny sizes."""
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tiny_algo(env_kwargs=None, **overrides):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import metajax
+from conftest import EXAMPLES, load_example
 from metajax.envs.locomotion import LOCOMOTION, NORMALIZATION_SCALE
 from metajax.rollouts import rollout
 
@@ -158,7 +159,7 @@ def test_maml_learns_halfcheetah_dir_in_20_iterations_under_a_timeout():
     subprocess for 20 iterations: post-adaptation must pull well away from pre-adaptation (in
     training and on held-out tasks), and a hang (MJX parked every XLA thread at large
     per-call batches on this CPU) fails the test instead of stalling the suite."""
-    script = Path(__file__).resolve().parent.parent / "examples" / "locomotion.py"
+    script = EXAMPLES / "locomotion.py"
     done = subprocess.run([sys.executable, str(script), "--iterations", "20"],
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -167,6 +168,15 @@ def test_maml_learns_halfcheetah_dir_in_20_iterations_under_a_timeout():
     assert post > pre + 10.0, (pre, post)  # 100 iterations: about 0 before, 150 after 1 step
     before, after = result["meta_test"]  # 10 held-out tasks
     assert after > before + 5.0, result["meta_test"]
+
+
+@pytest.mark.parametrize("algo", ["promp", "rl2"])
+def test_the_locomotion_example_runs_promp_and_rl2_at_tiny_sizes(algo):
+    """The example's other learners (MAML runs above) on 10-step episodes: one iteration each,
+    then a meta-test on held-out tasks."""
+    result = load_example("locomotion").main(iterations=1, algo=algo, tiny=True)
+    assert len(result["before"]) == len(result["after"]) == 1
+    assert np.isfinite(result["before"] + result["after"] + result["meta_test"]).all()
 
 
 def test_without_brax_a_locomotion_env_is_a_one_line_error():
