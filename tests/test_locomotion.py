@@ -170,6 +170,7 @@ def test_maml_learns_halfcheetah_dir_in_20_iterations_under_a_timeout():
     assert after > before + 5.0, result["meta_test"]
 
 
+@pytest.mark.slow  # a minute or two each, compiling the learner around MJX's physics
 @pytest.mark.parametrize("algo", ["promp", "rl2"])
 def test_the_locomotion_example_runs_promp_and_rl2_at_tiny_sizes(algo):
     """The example's other learners (MAML runs above) on 10-step episodes: one iteration each,
