@@ -22,20 +22,21 @@ def test_custom_task_example(monkeypatch):
 
 @pytest.mark.slow
 def test_meta_learning_family_example():
-    results = load_example("meta_learning_family").main(iterations=20, rl_iterations=2, small=True)
+    results = load_example("meta_learning_family").main(iterations=20, rl_iterations=2,
+                                                        small=True)
     assert len(results) == 4 and all(np.isfinite(v).all() for v in results.values())
 
 
 def test_rl2_bandit_example():
     results = load_example("rl2_bandit").main(updates=2, num_envs=4, hidden_size=8,
-                                       num_eval_tasks=20, pulls=3)
+                                              num_eval_tasks=20, pulls=3)
     assert set(results) == {"rl2", "random", "ucb1", "thompson", "gittins"}
     assert all(np.isfinite(v) for v in results.values())
 
 
 def test_rl2_tabular_mdp_example():
     results = load_example("rl2_tabular_mdp").main(updates=2, num_envs=4, hidden_size=8,
-                                            num_eval_tasks=20, episodes=2)
+                                                   num_eval_tasks=20, episodes=2)
     assert {"rl2", "random", "psrl"} <= set(results)
     assert all(np.isfinite(v) for v in results.values())
 
