@@ -20,7 +20,8 @@ RUNS = ("locomotion_halfcheetahdir", "locomotion_halfcheetahdir_promp_diagnostic
         "locomotion_halfcheetahdir_promp_solver1", "locomotion_halfcheetahdir_rl2",
         "locomotion_halfcheetahdir_rl2_full500",
         "locomotion_halfcheetahvel", "locomotion_antdir", "locomotion_antdir_spring",
-        "locomotion_antvel_spring", "locomotion_antvel_spring_long", "locomotion_antgoal_spring")
+        "locomotion_antvel_spring", "locomotion_antvel_spring_long", "locomotion_antvel_spring_500",
+        "locomotion_antgoal_spring")
 
 
 def locomotion_section(load: Loader) -> list[str]:
