@@ -55,11 +55,10 @@ RUN_NOTES = {
         "the run shared the 2 cores with the test suite, so its time per update is an upper "
         "bound.",
     "locomotion_antvel_spring_500":
-        "The 300-iteration AntVel run's command at the reference's 500 iterations. Training "
-        "gain (post- minus pre-adaptation return) per 50 iterations: 0.3, 0.5, 0.7, 1.4, 1.1, "
-        "2.3, 2.4, 3.6, 4.1, 4.3; the return before adaptation per 50 iterations: -37, -10, "
-        "-3, 3, 4, 14, 10, 12, 13, 15. The gain keeps rising to the end; the return before "
-        "adapting rises too, with a dip after iteration 300. Held out, the gain "
+        "The 300-iteration AntVel run's command at the reference's 500 iterations. Its training "
+        "gain per 50 iterations (the every-distribution table's note lists it) keeps rising to "
+        "the end; the return before adapting rises too, with a dip after iteration 300. Held "
+        "out, the gain "
         "(4.3 +- 1.3, paired) equals the 300-iteration run's, from a higher start. The two runs "
         "differ from the first iteration in the fourth digit (-21.821 against -21.819 before "
         "adapting), so something below the command changed between them; their gains per 50 "
@@ -81,8 +80,8 @@ STOPPED_RUNS = {
 SUMMARY_NOTES = [
     "AntVel adapts least, and its gain grows with training (training gain per 50 iterations of "
     "the 500-iteration run: 0.3, 0.5, 0.7, 1.4, 1.1, 2.3, 2.4, 3.6, 4.1, 4.3) while the return "
-    "before adaptation rises (-37, -10, -3, 3, 4, 14, 10, 12, 13, 15). Our reading: AntVel's reward is "
-    "-|v_x - v_goal| + constants, with goals in U[0, 3]. "
+    "before adaptation rises (-37, -10, -3, 3, 4, 14, 10, 12, 13, 15). Our reading: AntVel's "
+    "reward is -|v_x - v_goal| + constants, with goals in U[0, 3]. "
     "While the ant runs slower than a task's goal, that is v_x - v_goal + constants, whose "
     "policy gradient does not depend on the goal, so one inner step cannot tell those tasks "
     "apart; only as the ant gets fast enough to overshoot some goals do their gradients "

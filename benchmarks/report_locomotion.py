@@ -20,8 +20,8 @@ RUNS = ("locomotion_halfcheetahdir", "locomotion_halfcheetahdir_promp_diagnostic
         "locomotion_halfcheetahdir_promp_solver1", "locomotion_halfcheetahdir_rl2",
         "locomotion_halfcheetahdir_rl2_full500",
         "locomotion_halfcheetahvel", "locomotion_antdir", "locomotion_antdir_spring",
-        "locomotion_antvel_spring", "locomotion_antvel_spring_long", "locomotion_antvel_spring_500",
-        "locomotion_antgoal_spring")
+        "locomotion_antvel_spring", "locomotion_antvel_spring_long",
+        "locomotion_antvel_spring_500", "locomotion_antgoal_spring")
 
 
 def locomotion_section(load: Loader) -> list[str]:
@@ -116,11 +116,11 @@ def fidelity_lines(data: dict, name: str) -> list[str]:
     batch = (f"at a CPU-sized meta-batch ({' '.join(data['overrides'])}: a quarter of the "
              "reference's 40 x 20 env steps)" if data["overrides"]
              else "as they are, the reference's meta-batch of 40 tasks x 20 episodes included")
-    stopped = STOPPED_RUNS.get(name)
+    complete = run.get("complete", True)
+    stopped = None if complete else STOPPED_RUNS.get(name)  # why it will not go on
     heading = "over a whole run" + (
-        "" if run.get("complete", True) else
-        f", stopped at {done} of {run['iterations']} iterations" if stopped else
-        f", in progress ({done} of {run['iterations']} iterations)")
+        "" if complete else f", stopped at {done} of {run['iterations']} iterations" if stopped
+        else f", in progress ({done} of {run['iterations']} iterations)")
     lines = [
         f"### Fidelity: MAML-TRPO on {env} {heading}", "",
         f"Command: `{data['commands'][0]}` ({data['device']}). The reference's settings "
@@ -135,7 +135,7 @@ def fidelity_lines(data: dict, name: str) -> list[str]:
     if "physics_note" in data:
         lines += ["", data["physics_note"]]
     verdict = data["verdicts"][0]
-    so_far = "" if run.get("complete", True) else " so far"
+    so_far = "" if complete else " so far"
     lines += ["", f"Keeps improving{so_far} (no meta-test after 100 iterations worse than the "
               f"best earlier one by more than 2 s.e.): "
               f"**{'yes' if verdict['keeps_improving'] else 'no'}**"
@@ -145,9 +145,9 @@ def fidelity_lines(data: dict, name: str) -> list[str]:
         lines[-1] += (f" Continued from its checkpoint{'s' * (len(at) > 1)} at iteration"
                       f"{'s' * (len(at) > 1)} {', '.join(map(str, at))} (the same numbers as an "
                       "unbroken run).")
-    if stopped and not run.get("complete", True):
+    if stopped:
         return lines + ["", stopped, ""]
-    if not run.get("complete", True):
+    if not complete:
         return lines + ["", "It runs in parts, one session at a time: with `--checkpoints DIR` "
                         "the same command continues it from its last checkpoint, to the "
                         "numbers of an unbroken run, and this table grows as it goes.", ""]
